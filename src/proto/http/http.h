@@ -1,0 +1,76 @@
+/* HTTP/1.1 server: keep-alive, chunked responses, HEAD, CORS, routing by
+ * path pattern. Used for the outputs port (8080) and the API port (4242).
+ *
+ * A handler answers at once with http_respond*(), or takes over the
+ * connection for a streaming response (http_stream_begin + http_write...)
+ * until it calls http_stream_end() or the peer goes away (on_close). */
+#ifndef WEIR_PROTO_HTTP_HTTP_H
+#define WEIR_PROTO_HTTP_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#include "core/conn.h"
+#include "proto/http/parse.h"
+
+struct http_server;
+struct http_conn;
+struct frame;
+
+/* Return 0 when the request was answered or taken over, negative errno on
+ * failure (the server answers 500 and closes). */
+typedef int (*http_handler_fn)(struct http_conn *c, struct http_request *req, void *arg);
+
+struct http_server *http_server_new(uv_loop_t *loop, const char *protocol_name);
+/* Binds and listens. iface NULL or "" = all interfaces. 0 or -errno. */
+int http_server_listen(struct http_server *s, const char *iface, int port);
+/* Routes are tried in the order added. Pattern forms: "/api" (exact),
+ * "/hls/*" (prefix), "*.flv" (suffix), "/json_*.js" (prefix + suffix). */
+int http_server_route(struct http_server *s, const char *pattern, http_handler_fn fn, void *arg);
+/* Largest accepted request body (default 1 MiB; larger gets 413). */
+void http_server_set_max_body(struct http_server *s, size_t max);
+/* Stops listening and closes every connection; frees when all are closed. */
+void http_server_close(struct http_server *s);
+
+/* ---- one-shot answers (Content-Length, keep-alive, CORS; HEAD sends no body) ---- */
+int http_respond(struct http_conn *c, int status, const char *content_type, const void *body,
+		 size_t len);
+/* Extra header lines ("Name: value\r\n"...) may be NULL. */
+int http_respond_ex(struct http_conn *c, int status, const char *content_type,
+		    const char *extra_headers, const void *body, size_t len);
+/* Short text/plain body "<status> <reason>\n" (or msg). */
+int http_respond_error(struct http_conn *c, int status, const char *msg);
+
+/* ---- streaming answers ---- */
+/* Sends the head of an unbounded response (chunked on HTTP/1.1 unless
+ * raw = true, which sends no length and closes at the end, as HTTP-FLV
+ * players expect). After a HEAD request this completes the response and
+ * returns 1: the handler must not write. */
+int http_stream_begin(struct http_conn *c, int status, const char *content_type, bool raw);
+/* Gathered write of bufs. refs (may be NULL) are frame references held
+ * until the kernel took the bytes; the call takes them over. 0 or -errno. */
+int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
+		      struct frame **refs, unsigned nrefs);
+/* Bytes queued but not yet written to the socket. */
+size_t http_stream_queued(const struct http_conn *c);
+/* Ends the streaming response (final chunk or close). */
+void http_stream_end(struct http_conn *c);
+/* Callbacks for a taken-over connection: on_drain when queued bytes fell
+ * under the low-water mark (64 KiB); on_close once when the connection goes
+ * away (after which c must not be used). */
+void http_stream_set_callbacks(struct http_conn *c, void (*on_drain)(void *arg),
+			       void (*on_close)(void *arg), void *arg);
+
+/* ---- about the connection ---- */
+struct conn_info *http_conn_info(struct http_conn *c);
+const char *http_conn_peer(const struct http_conn *c); /* address, no port */
+/* Host header's host part (or the local address) for building URLs. */
+const char *http_conn_host(const struct http_conn *c, const struct http_request *req,
+			   char *buf, size_t len);
+int http_conn_local_port(const struct http_conn *c);
+uv_loop_t *http_conn_loop(const struct http_conn *c);
+/* Per-connection opaque slot for handlers (e.g. API auth state). */
+void **http_conn_userdata(struct http_conn *c);
+
+#endif

@@ -1,0 +1,56 @@
+/* The static driver registry: every protocol's inputs, outputs and
+ * listeners, fixed at build time (like FFmpeg's format lists). The API's
+ * `capabilities` answer and the listener manager are built from it.
+ * Adding a protocol = a folder under src/proto + one line in registry.c. */
+#ifndef WEIR_PROTO_REGISTRY_H
+#define WEIR_PROTO_REGISTRY_H
+
+#include <jansson.h>
+#include <uv.h>
+
+struct hub;
+
+enum driver_kind {
+	DRIVER_INPUT,    /* publishes into a stream (source patterns) */
+	DRIVER_OUTPUT,   /* reads from a stream (URL patterns, push targets) */
+	DRIVER_LISTENER, /* owns a listening socket: a "connector" in config.protocols */
+};
+
+/* What a listener needs from the server. */
+struct server_env {
+	uv_loop_t *loop;
+	struct hub *hub;
+	void *control; /* struct control *, opaque below the control layer */
+};
+
+struct driver {
+	const char *name; /* "RTMP", "HTTP", "FLV", ... (MistServer's connector names) */
+	const char *desc;
+	enum driver_kind kind;
+	const char *const *patterns; /* NULL-terminated; "rtmp://*", "/*.flv", "push://" */
+	const char *const *codecs;   /* NULL-terminated codec names it carries */
+	int priority;                /* higher wins when several inputs match */
+	/* listeners only */
+	int default_port;
+	const char *transport; /* "tcp" or "udp" */
+	/* Starts listening as described by cfg (one config.protocols entry:
+	 * "port", "interface", ...). Returns 0 and an opaque *state, or a
+	 * negative errno with a reason in err. */
+	int (*listen)(const struct server_env *env, const json_t *cfg, void **state, char *err,
+		      size_t errlen);
+	/* Stops listening; open connections may finish. state may be NULL. */
+	void (*unlisten)(void *state);
+};
+
+/* NULL-terminated list of every driver. */
+extern const struct driver *const driver_registry[];
+
+/* Driver by name (case-insensitive) and kind, or NULL. */
+const struct driver *driver_find(const char *name, enum driver_kind kind);
+
+/* Ports the running listeners use, so outputs can advertise URLs
+ * (json_<s>.js source list). Set by the listener manager. */
+void listener_note_port(const char *name, int port); /* port 0 = stopped */
+int listener_port(const char *name);                 /* 0 when not listening */
+
+#endif

@@ -73,3 +73,17 @@ bool addr_is_loopback(const char *host)
 		host += 7;
 	return !strncmp(host, "127.", 4) || !strcmp(host, "::1") || !strcmp(host, "localhost");
 }
+
+void conn_kill_all(void)
+{
+	/* kill unregisters; restart from the head each time. */
+	struct conn_info *c = head;
+	while (c) {
+		if (c->kill) {
+			c->kill(c);
+			c = head;
+		} else {
+			c = c->next;
+		}
+	}
+}

@@ -24,6 +24,8 @@ struct conn_info {
 	int64_t conntime_s;    /* unix seconds at connect */
 	uint64_t down_bytes;   /* bytes sent to the peer */
 	uint64_t up_bytes;     /* bytes received from the peer */
+	/* Closes the connection (shutdown, API kick). Set by the protocol. */
+	void (*kill)(struct conn_info *c);
 	struct conn_info *next, *prev;
 };
 
@@ -31,6 +33,8 @@ void conn_register(struct conn_info *c);
 void conn_unregister(struct conn_info *c);
 void conn_foreach(void (*fn)(const struct conn_info *c, void *arg), void *arg);
 unsigned conn_count(void);
+/* Calls kill on every registered connection (shutdown). */
+void conn_kill_all(void);
 
 /* Fills host[] from a sockaddr (IPv4-mapped IPv6 shown as IPv4). */
 void conn_set_host(struct conn_info *c, const void *sockaddr);

@@ -51,8 +51,8 @@ void log_msg(int level, const char *stream, const char *fmt, ...)
 	struct log_entry *e = &ring[ring_next++ % LOG_RING];
 	e->time_s = tv.tv_sec;
 	e->level = level;
-	snprintf(e->stream, sizeof(e->stream), "%s", stream ? stream : "");
-	snprintf(e->msg, sizeof(e->msg), "%s", msg);
+	snprintf(e->stream, sizeof(e->stream), "%.63s", stream ? stream : "");
+	snprintf(e->msg, sizeof(e->msg), "%.511s", msg);
 }
 
 void log_foreach(void (*fn)(const struct log_entry *e, void *arg), void *arg)

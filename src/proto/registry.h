@@ -9,6 +9,8 @@
 #include <uv.h>
 
 struct hub;
+struct http_conn;
+struct http_request;
 
 enum driver_kind {
 	DRIVER_INPUT,    /* publishes into a stream (source patterns) */
@@ -27,7 +29,7 @@ struct driver {
 	const char *name; /* "RTMP", "HTTP", "FLV", ... (MistServer's connector names) */
 	const char *desc;
 	enum driver_kind kind;
-	const char *const *patterns; /* NULL-terminated; "rtmp://*", "/*.flv", "push://" */
+	const char *const *patterns; /* NULL-terminated, e.g. "rtmp://<star>", "push://" */
 	const char *const *codecs;   /* NULL-terminated codec names it carries */
 	int priority;                /* higher wins when several inputs match */
 	/* listeners only */
@@ -40,6 +42,17 @@ struct driver {
 		      size_t errlen);
 	/* Stops listening; open connections may finish. state may be NULL. */
 	void (*unlisten)(void *state);
+	/* HTTP-based outputs: URL patterns on the HTTP listener and their
+	 * handler (see proto/http/http.h for patterns and the contract). */
+	const char *const *http_routes;
+	int (*http_handler)(struct http_conn *c, struct http_request *req,
+			    const struct server_env *env);
+	/* MIME-ish type announced in the stream info's source list
+	 * ("flash/7", "html5/video/mp4", ...), with its priority, and the
+	 * URL form: "%s" is replaced by the stream name. */
+	const char *source_type;
+	int source_priority;
+	const char *source_url; /* e.g. "/%s.flv", or "rtmp:/play/%s" for the RTMP port */
 };
 
 /* NULL-terminated list of every driver. */

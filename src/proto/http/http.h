@@ -26,7 +26,8 @@ struct http_server *http_server_new(uv_loop_t *loop, const char *protocol_name);
 /* Binds and listens. iface NULL or "" = all interfaces. 0 or -errno. */
 int http_server_listen(struct http_server *s, const char *iface, int port);
 /* Routes are tried in the order added. Pattern forms: "/api" (exact),
- * "/hls/*" (prefix), "*.flv" (suffix), "/json_*.js" (prefix + suffix). */
+ * "/hls/<star>" (prefix), "<star>.flv" (suffix), "/json_<star>.js" (prefix and
+ * suffix), where <star> is a literal asterisk. */
 int http_server_route(struct http_server *s, const char *pattern, http_handler_fn fn, void *arg);
 /* Largest accepted request body (default 1 MiB; larger gets 413). */
 void http_server_set_max_body(struct http_server *s, size_t max);
@@ -49,9 +50,10 @@ int http_respond_error(struct http_conn *c, int status, const char *msg);
  * returns 1: the handler must not write. */
 int http_stream_begin(struct http_conn *c, int status, const char *content_type, bool raw);
 /* Gathered write of bufs. refs (may be NULL) are frame references held
- * until the kernel took the bytes; the call takes them over. 0 or -errno. */
+ * until the kernel took the bytes, owned (may be NULL) a malloc'd block the
+ * bufs point into; the call takes both over, also on error. 0 or -errno. */
 int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
-		      struct frame **refs, unsigned nrefs);
+		      struct frame **refs, unsigned nrefs, void *owned);
 /* Bytes queued but not yet written to the socket. */
 size_t http_stream_queued(const struct http_conn *c);
 /* Ends the streaming response (final chunk or close). */

@@ -1,0 +1,253 @@
+/* Progressive HTTP-FLV output: GET /<stream>.flv streams the live stream
+ * from its newest keyframe as an FLV file. Timestamps start at 0. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/streamname.h"
+#include "format/flv.h"
+#include "hub/hub.h"
+#include "proto/http/outputs.h"
+
+#define FLV_BUDGET (256 * 1024)
+#define ARENA (16 * 1024)
+#define MAX_IOV 512
+#define MAX_REFS 160
+
+struct flv_viewer {
+	struct http_conn *c;
+	struct hub_reader *r;
+	uint32_t sent_gen[HUB_MAX_TRACKS];
+	int64_t base_us;
+	bool based;
+	int vtrack, atrack; /* the tracks FLV carries, -1 until known */
+};
+
+static void free_viewer(struct flv_viewer *v)
+{
+	hub_reader_free(v->r);
+	free(v);
+}
+
+struct batch {
+	uint8_t *arena;
+	size_t used, bytes;
+	uv_buf_t iov[MAX_IOV];
+	unsigned niov;
+	struct frame *refs[MAX_REFS];
+	unsigned nrefs;
+};
+
+static int flush(struct flv_viewer *v, struct batch *b)
+{
+	int rc = http_stream_write(v->c, b->iov, b->niov, b->refs, b->nrefs, b->arena);
+	memset(b, 0, sizeof(*b));
+	return rc;
+}
+
+/* Reserves room for one tag; flushes first when the batch is full. */
+static int room(struct flv_viewer *v, struct batch *b, size_t arena_bytes, unsigned iovs)
+{
+	if (b->arena && (b->used + arena_bytes > ARENA || b->niov + iovs > MAX_IOV ||
+			 b->nrefs == MAX_REFS)) {
+		int rc = flush(v, b);
+		if (rc)
+			return rc;
+	}
+	if (!b->arena && !(b->arena = malloc(ARENA)))
+		return -ENOMEM;
+	return 0;
+}
+
+static uint8_t *take(struct batch *b, size_t n)
+{
+	uint8_t *p = b->arena + b->used;
+	b->used += n;
+	return p;
+}
+
+/* Appends a whole tag whose body is small (config, metadata): copied. */
+static int put_small_tag(struct flv_viewer *v, struct batch *b, unsigned type, uint32_t ts,
+			 const struct bytes *body)
+{
+	size_t n = FLV_TAG_HEADER_LEN + body->len + 4;
+	if (n > ARENA)
+		return -EMSGSIZE;
+	int rc = room(v, b, n, 1);
+	if (rc)
+		return rc;
+	uint8_t *p = take(b, n);
+	flv_tag_header(p, type, (uint32_t)body->len, ts);
+	memcpy(p + FLV_TAG_HEADER_LEN, body->data, body->len);
+	wr_be32(p + FLV_TAG_HEADER_LEN + body->len, (uint32_t)(n - 4));
+	b->iov[b->niov++] = uv_buf_init((char *)p, (unsigned)n);
+	b->bytes += n;
+	return 0;
+}
+
+static int put_frame(struct flv_viewer *v, struct batch *b, const struct track *t,
+		     struct frame *f, uint32_t ts)
+{
+	uint8_t prefix[FLV_MAX_PREFIX];
+	int plen = flv_body_prefix(t, f, prefix);
+	if (plen < 0)
+		return 0; /* FLV cannot carry it: skip */
+	int rc = room(v, b, FLV_TAG_HEADER_LEN + (size_t)plen + 4, 3);
+	if (rc)
+		return rc;
+	uint32_t body_len = (uint32_t)((size_t)plen + f->len);
+	uint8_t *h = take(b, FLV_TAG_HEADER_LEN + (size_t)plen);
+	flv_tag_header(h, t->type == TRACK_VIDEO ? FLV_TAG_VIDEO : FLV_TAG_AUDIO, body_len, ts);
+	memcpy(h + FLV_TAG_HEADER_LEN, prefix, (size_t)plen);
+	uint8_t *tail = take(b, 4);
+	wr_be32(tail, FLV_TAG_HEADER_LEN + body_len);
+	b->iov[b->niov++] = uv_buf_init((char *)h, FLV_TAG_HEADER_LEN + (unsigned)plen);
+	b->iov[b->niov++] = uv_buf_init((char *)f->data, (unsigned)f->len);
+	b->iov[b->niov++] = uv_buf_init((char *)tail, 4);
+	b->refs[b->nrefs++] = frame_ref(f);
+	b->bytes += FLV_TAG_HEADER_LEN + body_len + 4;
+	return 0;
+}
+
+static const struct track *first_of(struct hub_stream *s, enum track_type type, int *idx)
+{
+	for (unsigned i = 0; i < hub_stream_track_count(s); i++) {
+		const struct track *t = hub_stream_track(s, i);
+		if (t && t->type == type) {
+			*idx = (int)i;
+			return t;
+		}
+	}
+	*idx = -1;
+	return NULL;
+}
+
+static int start_file(struct flv_viewer *v, struct batch *b)
+{
+	struct hub_stream *s = hub_reader_stream(v->r);
+	const struct track *vt = first_of(s, TRACK_VIDEO, &v->vtrack);
+	const struct track *at = first_of(s, TRACK_AUDIO, &v->atrack);
+	struct bytes hdr = {0}, meta = {0};
+	int rc = flv_file_header(&hdr, vt != NULL, at != NULL);
+	rc = rc ?: room(v, b, hdr.len, 1);
+	if (!rc) {
+		uint8_t *p = take(b, hdr.len);
+		memcpy(p, hdr.data, hdr.len);
+		b->iov[b->niov++] = uv_buf_init((char *)p, (unsigned)hdr.len);
+		rc = flv_metadata_body(&meta, vt, at);
+	}
+	rc = rc ?: put_small_tag(v, b, FLV_TAG_SCRIPT, 0, &meta);
+	bytes_free(&hdr);
+	bytes_free(&meta);
+	return rc;
+}
+
+static int put(struct flv_viewer *v, struct batch *b, struct frame *f)
+{
+	struct hub_stream *s = hub_reader_stream(v->r);
+	if (!v->based) {
+		int rc = start_file(v, b);
+		if (rc)
+			return rc;
+		v->base_us = f->dts_us;
+		v->based = true;
+	}
+	if ((int)f->track != v->vtrack && (int)f->track != v->atrack)
+		return 0;
+	const struct track *t = hub_stream_track(s, f->track);
+	int64_t rel = (f->dts_us - v->base_us) / 1000;
+	uint32_t ts = rel > 0 ? (uint32_t)rel : 0;
+	if (v->sent_gen[f->track] != t->generation) {
+		struct bytes cfg = {0};
+		int rc = flv_config_body(t, &cfg);
+		if (!rc)
+			rc = put_small_tag(v, b, t->type == TRACK_VIDEO ? FLV_TAG_VIDEO : FLV_TAG_AUDIO,
+					   ts, &cfg);
+		bytes_free(&cfg);
+		if (rc && rc != -ENOENT && rc != -ENOTSUP)
+			return rc;
+		v->sent_gen[f->track] = t->generation;
+	}
+	return put_frame(v, b, t, f, ts);
+}
+
+static void pump(struct flv_viewer *v)
+{
+	struct batch b = {0};
+	int rc = 0;
+	while (http_stream_queued(v->c) + b.bytes < FLV_BUDGET) {
+		struct frame *f;
+		rc = hub_reader_next(v->r, &f);
+		if (rc <= 0)
+			break;
+		rc = put(v, &b, f);
+		frame_unref(f);
+		if (rc < 0)
+			break;
+	}
+	int frc = flush(v, &b);
+	if (rc == 0 && frc == 0)
+		return;
+	struct http_conn *c = v->c;
+	if (rc == -ENOBUFS)
+		LOGF(LOG_INFO, http_conn_info(c)->stream, "FLV viewer %s too slow, dropped",
+		     http_conn_peer(c));
+	/* stream over, viewer too slow or write failed: end the response */
+	http_stream_set_callbacks(c, NULL, NULL, NULL);
+	free_viewer(v);
+	http_stream_end(c);
+}
+
+static void on_wake(struct hub_reader *r, void *arg) { pump(arg); }
+static void on_drain(void *arg) { pump(arg); }
+static void on_close(void *arg) { free_viewer(arg); }
+
+static int flv_handler(struct http_conn *c, struct http_request *req,
+		       const struct server_env *env)
+{
+	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD"))
+		return http_respond_error(c, 405, NULL);
+	char name[STREAMNAME_MAX + 1];
+	if (http_stream_from_path(req->path, "/", ".flv", name, sizeof(name)) < 0)
+		return http_respond_error(c, 400, "invalid stream name");
+	struct hub_stream *s = hub_find(env->hub, name);
+	if (!s || hub_stream_state(s) != STREAM_READY)
+		return http_respond_error(c, 404, "Stream is offline");
+	struct conn_info *ci = http_conn_info(c);
+	snprintf(ci->stream, sizeof(ci->stream), "%s", name);
+	ci->protocol = "FLV";
+	int rc = http_stream_begin(c, 200, "video/x-flv", true);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	ci->role = CONN_VIEWER;
+	struct flv_viewer *v = calloc(1, sizeof(*v));
+	if (!v || !(v->r = hub_reader_new(s, NULL, on_wake, v))) {
+		free(v);
+		http_stream_end(c);
+		return 0;
+	}
+	v->c = c;
+	v->vtrack = v->atrack = -1;
+	LOGF(LOG_INFO, name, "HTTP-FLV viewer %s", http_conn_peer(c));
+	http_stream_set_callbacks(c, on_drain, on_close, v);
+	pump(v);
+	return 0;
+}
+
+static const char *const flv_routes[] = {"*.flv", NULL};
+static const char *const flv_codecs[] = {"H264", "HEVC", "AV1", "VP9", "AAC", "MP3", NULL};
+
+const struct driver flv_driver = {
+	.name = "FLV",
+	.desc = "Progressive HTTP-FLV (Enhanced RTMP codecs for HEVC, AV1, VP9)",
+	.kind = DRIVER_OUTPUT,
+	.patterns = flv_routes,
+	.codecs = flv_codecs,
+	.http_routes = flv_routes,
+	.http_handler = flv_handler,
+	.source_type = "flash/7",
+	.source_priority = 5,
+	.source_url = "http://%H:%P/%S.flv",
+};

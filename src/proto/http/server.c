@@ -1,0 +1,365 @@
+/* HTTP/1.1 server: accept, read, parse, route; connection lifetime. */
+#include "proto/http/server-t.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+
+
+struct http_server *http_server_new(uv_loop_t *loop, const char *protocol_name)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->loop = loop;
+	s->protocol = protocol_name;
+	s->max_body = 1 << 20;
+	uv_tcp_init(loop, &s->listener);
+	s->listener.data = s;
+	return s;
+}
+
+void http_server_set_max_body(struct http_server *s, size_t max) { s->max_body = max; }
+
+int http_server_route(struct http_server *s, const char *pattern, http_handler_fn fn, void *arg)
+{
+	if (s->nroutes == HTTP_MAX_ROUTES)
+		return -ENOSPC;
+	struct http_route *r = &s->routes[s->nroutes];
+	const char *star = strchr(pattern, '*');
+	if (star) {
+		r->prefix = strndup(pattern, (size_t)(star - pattern));
+		r->suffix = strdup(star + 1);
+	} else {
+		r->prefix = strdup(pattern);
+		r->suffix = strdup("");
+		r->exact = true;
+	}
+	if (!r->prefix || !r->suffix) {
+		free(r->prefix);
+		free(r->suffix);
+		return -ENOMEM;
+	}
+	r->fn = fn;
+	r->arg = arg;
+	s->nroutes++;
+	return 0;
+}
+
+static const struct http_route *route_find(const struct http_server *s, const char *path)
+{
+	size_t len = strlen(path);
+	for (unsigned i = 0; i < s->nroutes; i++) {
+		const struct http_route *r = &s->routes[i];
+		size_t pl = strlen(r->prefix), sl = strlen(r->suffix);
+		if (r->exact) {
+			if (!strcmp(path, r->prefix))
+				return r;
+			continue;
+		}
+		if (len < pl + sl || strncmp(path, r->prefix, pl) ||
+		    strcmp(path + len - sl, r->suffix))
+			continue;
+		return r;
+	}
+	return NULL;
+}
+
+static uint64_t now_ms(const struct http_conn *c) { return uv_now(c->srv->loop); }
+
+static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
+{
+	struct http_conn *c = h->data;
+	if (bytes_reserve(&c->in, 16384)) {
+		buf->base = NULL;
+		buf->len = 0;
+		return;
+	}
+	buf->base = (char *)c->in.data + c->in.len;
+	buf->len = c->in.cap - c->in.len - 1;
+}
+
+static void process(struct http_conn *c);
+
+static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
+{
+	struct http_conn *c = st->data;
+	if (n < 0) {
+		http_conn_close(c, n == UV_EOF ? NULL : uv_strerror((int)n));
+		return;
+	}
+	if (n == 0)
+		return;
+	c->in.len += (size_t)n;
+	c->in.data[c->in.len] = 0;
+	c->info.up_bytes += (uint64_t)n;
+	c->last_activity_ms = now_ms(c);
+	if (c->state == HC_STREAMING) {
+		/* Pipelined data while streaming: keep a little, refuse floods. */
+		if (c->in.len > HTTP_MAX_INPUT_STREAMING)
+			http_conn_close(c, "too much input while streaming");
+		return;
+	}
+	process(c);
+}
+
+static void timer_cb(uv_timer_t *t)
+{
+	struct http_conn *c = t->data;
+	uint64_t now = now_ms(c);
+	if (c->state == HC_READING && !c->out.queued && now - c->last_activity_ms > HTTP_IDLE_MS)
+		http_conn_close(c, c->info.up_bytes ? NULL : "no request received");
+	else if (c->out.queued && now - c->out.last_progress_ms > HTTP_STALL_MS)
+		http_conn_close(c, "peer stopped reading");
+}
+
+static void note_local(struct http_conn *c)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	if (uv_tcp_getsockname(&c->tcp, (struct sockaddr *)&ss, &len))
+		return;
+	struct conn_info tmp = {0};
+	conn_set_host(&tmp, &ss);
+	snprintf(c->local_host, sizeof(c->local_host), "%s", tmp.host);
+	c->local_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+static void kill_conn(struct conn_info *ci)
+{
+	http_conn_close((struct http_conn *)((char *)ci - offsetof(struct http_conn, info)), NULL);
+}
+
+static void accept_cb(uv_stream_t *ls, int status)
+{
+	struct http_server *s = ls->data;
+	if (status < 0)
+		return;
+	struct http_conn *c = calloc(1, sizeof(*c));
+	if (!c)
+		return;
+	c->srv = s;
+	uv_tcp_init(s->loop, &c->tcp);
+	uv_timer_init(s->loop, &c->timer);
+	c->open_handles = 2;
+	c->tcp.data = c->timer.data = c;
+	c->info.protocol = s->protocol;
+	c->info.kill = kill_conn;
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	s->nconns++;
+	if (uv_accept(ls, (uv_stream_t *)&c->tcp)) {
+		http_conn_close(c, "accept failed");
+		return;
+	}
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	if (!uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len))
+		conn_set_host(&c->info, &ss);
+	note_local(c);
+	uv_tcp_nodelay(&c->tcp, 1);
+	conn_register(&c->info);
+	c->last_activity_ms = now_ms(c);
+	netout_init(&c->out, (uv_stream_t *)&c->tcp, http_conn_write_done, c);
+	uv_timer_start(&c->timer, timer_cb, 1000, 1000);
+	uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+	c->reading = true;
+}
+
+int http_server_listen(struct http_server *s, const char *iface, int port)
+{
+	struct sockaddr_storage addr;
+	const char *host = iface && *iface ? iface : "0.0.0.0";
+	int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
+				   : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
+	if (rc)
+		return rc;
+	rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
+	if (!rc)
+		rc = uv_listen((uv_stream_t *)&s->listener, 511, accept_cb);
+	if (rc)
+		return rc;
+	s->listening = true;
+	return 0;
+}
+
+static void conn_closed(uv_handle_t *h)
+{
+	struct http_conn *c = h->data;
+	if (--c->open_handles)
+		return;
+	struct http_server *s = c->srv;
+	bytes_free(&c->in);
+	free(c);
+	s->nconns--;
+	if (s->closing && s->nconns == 0 && !s->listening)
+		free(s);
+}
+
+void http_conn_close(struct http_conn *c, const char *why)
+{
+	if (c->state == HC_CLOSING)
+		return;
+	if (why)
+		LOGF(LOG_INFO, c->info.stream[0] ? c->info.stream : NULL,
+		     "%s connection from %s closed: %s", c->srv->protocol, c->info.host, why);
+	c->state = HC_CLOSING;
+	netout_detach(&c->out);
+	struct http_server *s = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else if (s->conns == c)
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	conn_unregister(&c->info);
+	if (c->on_close) {
+		void (*cb)(void *) = c->on_close;
+		c->on_close = NULL;
+		c->on_drain = NULL;
+		cb(c->cb_arg);
+	}
+	uv_close((uv_handle_t *)&c->timer, conn_closed);
+	uv_close((uv_handle_t *)&c->tcp, conn_closed);
+}
+
+static void listener_closed(uv_handle_t *h)
+{
+	struct http_server *s = h->data;
+	s->listening = false;
+	if (s->nconns == 0)
+		free(s);
+}
+
+void http_server_close(struct http_server *s)
+{
+	if (!s)
+		return;
+	s->closing = true;
+	for (unsigned i = 0; i < s->nroutes; i++) {
+		free(s->routes[i].prefix);
+		free(s->routes[i].suffix);
+	}
+	s->nroutes = 0;
+	while (s->conns)
+		http_conn_close(s->conns, NULL);
+	s->listening = true; /* until listener_closed */
+	uv_close((uv_handle_t *)&s->listener, listener_closed);
+}
+
+static void finish_request(struct http_conn *c)
+{
+	bytes_consume(&c->in, c->cur_req_len);
+	c->cur_req_len = 0;
+}
+
+/* Answers an error for a request we could not parse and closes. */
+static void fail_request(struct http_conn *c, int status, const char *why)
+{
+	c->keep_alive = false;
+	c->head_only = false;
+	LOGF(LOG_INFO, NULL, "%s request from %s refused (%d): %s", c->srv->protocol,
+	     c->info.host, status, why);
+	http_respond_error(c, status, why);
+	c->in.len = 0;
+	c->cur_req_len = 0;
+}
+
+static int dispatch(struct http_conn *c, struct http_request *req)
+{
+	if (!strcmp(req->method, "OPTIONS"))
+		return http_respond_ex(c, 204, NULL,
+				       "Access-Control-Allow-Methods: GET, POST, HEAD, OPTIONS, "
+				       "PATCH, DELETE\r\nAccess-Control-Allow-Headers: *\r\n"
+				       "Access-Control-Max-Age: 600\r\n",
+				       NULL, 0);
+	const struct http_route *r = route_find(c->srv, req->path);
+	if (!r)
+		return http_respond_error(c, 404, NULL);
+	return r->fn(c, req, r->arg);
+}
+
+/* Parses and answers as many buffered requests as possible. */
+static void process(struct http_conn *c)
+{
+	while (c->state == HC_READING && !c->close_after_write && c->in.len) {
+		struct http_request req;
+		int hl = http_parse_request((char *)c->in.data, c->in.len, HTTP_MAX_HEAD, &req);
+		if (hl == 0)
+			return;
+		if (hl < 0) {
+			fail_request(c, hl == -E2BIG ? 431 : hl == -ENOTSUP ? 505 : 400,
+				     hl == -E2BIG ? "request head too large" : "malformed request");
+			return;
+		}
+		if (req.chunked) {
+			fail_request(c, 411, "chunked request bodies are not supported");
+			return;
+		}
+		size_t body = req.content_length > 0 ? (size_t)req.content_length : 0;
+		if (body > c->srv->max_body) {
+			fail_request(c, 413, "request body too large");
+			return;
+		}
+		if (c->in.len < (size_t)hl + body) {
+			if (bytes_reserve(&c->in, (size_t)hl + body - c->in.len))
+				http_conn_close(c, "out of memory");
+			return; /* the parse is redone when the body is complete */
+		}
+		req.body = (const char *)c->in.data + hl;
+		req.body_len = body;
+		c->cur_req_len = (size_t)hl + body;
+		c->keep_alive = req.keep_alive;
+		c->head_only = !strcmp(req.method, "HEAD");
+		int rc = dispatch(c, &req);
+		if (rc < 0 && c->state == HC_READING && !c->out.queued)
+			http_respond_error(c, 500, NULL);
+		if (c->state != HC_READING)
+			return; /* streaming or closing */
+		finish_request(c);
+		if (!c->keep_alive)
+			c->close_after_write = true;
+	}
+}
+
+/* Called by response.c when a streaming response ended on a keep-alive
+ * connection: continue with the next request. */
+void http_conn_resume(struct http_conn *c)
+{
+	c->state = HC_READING;
+	finish_request(c);
+	c->on_drain = c->on_close = NULL;
+	c->last_activity_ms = now_ms(c);
+	process(c);
+}
+
+struct conn_info *http_conn_info(struct http_conn *c) { return &c->info; }
+const char *http_conn_peer(const struct http_conn *c) { return c->info.host; }
+int http_conn_local_port(const struct http_conn *c) { return c->local_port; }
+uv_loop_t *http_conn_loop(const struct http_conn *c) { return c->srv->loop; }
+void **http_conn_userdata(struct http_conn *c) { return &c->userdata; }
+
+const char *http_conn_host(const struct http_conn *c, const struct http_request *req, char *buf,
+			   size_t len)
+{
+	const char *h = req ? http_header(req, "Host") : NULL;
+	if (!h || !*h || strlen(h) >= len) {
+		snprintf(buf, len, "%s", c->local_host[0] ? c->local_host : "127.0.0.1");
+		return buf;
+	}
+	snprintf(buf, len, "%s", h);
+	/* strip the port, keeping IPv6 brackets */
+	char *end = buf[0] == '[' ? strchr(buf, ']') : buf;
+	char *colon = end ? strchr(end, ':') : NULL;
+	if (colon)
+		*colon = 0;
+	return buf;
+}

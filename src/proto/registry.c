@@ -1,0 +1,57 @@
+/* The driver registry: one line per protocol. */
+#include "proto/registry.h"
+
+#include <string.h>
+#include <strings.h>
+
+extern const struct driver http_driver;
+extern const struct driver rtmp_driver;
+extern const struct driver flv_driver;
+extern const struct driver push_input_driver;
+
+const struct driver *const driver_registry[] = {
+	&http_driver,
+	&rtmp_driver,
+	&flv_driver,
+	&push_input_driver,
+	NULL,
+};
+
+const struct driver *driver_find(const char *name, enum driver_kind kind)
+{
+	for (const struct driver *const *d = driver_registry; *d; d++)
+		if ((*d)->kind == kind && !strcasecmp((*d)->name, name))
+			return *d;
+	return NULL;
+}
+
+#define MAX_PORTS 32
+static struct {
+	char name[16];
+	int port;
+} ports[MAX_PORTS];
+
+void listener_note_port(const char *name, int port)
+{
+	int free_slot = -1;
+	for (int i = 0; i < MAX_PORTS; i++) {
+		if (!strcasecmp(ports[i].name, name)) {
+			ports[i].port = port;
+			return;
+		}
+		if (free_slot < 0 && !ports[i].name[0])
+			free_slot = i;
+	}
+	if (free_slot >= 0 && port) {
+		strncpy(ports[free_slot].name, name, sizeof(ports[0].name) - 1);
+		ports[free_slot].port = port;
+	}
+}
+
+int listener_port(const char *name)
+{
+	for (int i = 0; i < MAX_PORTS; i++)
+		if (!strcasecmp(ports[i].name, name))
+			return ports[i].port;
+	return 0;
+}

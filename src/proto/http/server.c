@@ -99,6 +99,10 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	c->in.data[c->in.len] = 0;
 	c->info.up_bytes += (uint64_t)n;
 	c->last_activity_ms = now_ms(c);
+	if (c->close_after_write) {
+		c->in.len = 0; /* answered already; ignore the rest */
+		return;
+	}
 	if (c->state == HC_STREAMING) {
 		/* Pipelined data while streaming: keep a little, refuse floods. */
 		if (c->in.len > HTTP_MAX_INPUT_STREAMING)
@@ -266,6 +270,8 @@ static void fail_request(struct http_conn *c, int status, const char *why)
 {
 	c->keep_alive = false;
 	c->head_only = false;
+	c->close_after_write = true;
+	uv_read_stop((uv_stream_t *)&c->tcp);
 	LOGF(LOG_INFO, NULL, "%s request from %s refused (%d): %s", c->srv->protocol,
 	     c->info.host, status, why);
 	http_respond_error(c, status, why);
@@ -296,8 +302,14 @@ static void process(struct http_conn *c)
 		if (hl == 0)
 			return;
 		if (hl < 0) {
-			fail_request(c, hl == -E2BIG ? 431 : hl == -ENOTSUP ? 505 : 400,
-				     hl == -E2BIG ? "request head too large" : "malformed request");
+			fail_request(c,
+				     hl == -E2BIG	   ? 431
+				     : hl == -ENOTSUP	   ? 505
+				     : hl == -ENAMETOOLONG ? 414
+							   : 400,
+				     hl == -E2BIG	   ? "request head too large"
+				     : hl == -ENAMETOOLONG ? "request path too long"
+							   : "malformed request");
 			return;
 		}
 		if (req.chunked) {

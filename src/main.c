@@ -22,18 +22,17 @@ struct app {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: weir [options]\n"
-		"  -c, --config FILE     config file (default ./weir.json; written with\n"
-		"                        the embedded default when it does not exist)\n"
-		"  -p, --port PORT       API port (default 4242)\n"
-		"  -i, --interface ADDR  API interface (default all)\n"
-		"  -d, --debug LEVEL     log level 0-10 (FAIL 1, ERROR 2, WARN 3, INFO 4, ...\n"
-		"                        DEVEL 10; default 4)\n"
-		"  -a, --account U:P     create or replace an API account and save it\n"
-		"  -h, --help            this help\n"
-		"  -v, --version         print the version\n"
-		"Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config.\n");
+	fprintf(f, "Usage: weir [options]\n"
+		   "  -c, --config FILE     config file (default ./weir.json; written with\n"
+		   "                        the embedded default when it does not exist)\n"
+		   "  -p, --port PORT       API port (default 4242)\n"
+		   "  -i, --interface ADDR  API interface (default all)\n"
+		   "  -d, --debug LEVEL     log level 0-10 (FAIL 1, ERROR 2, WARN 3, INFO 4, ...\n"
+		   "                        DEVEL 10; default 4)\n"
+		   "  -a, --account U:P     create or replace an API account and save it\n"
+		   "  -h, --help            this help\n"
+		   "  -v, --version         print the version\n"
+		   "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config.\n");
 }
 
 static void stop(struct app *a, const char *why)
@@ -65,10 +64,10 @@ static void on_signal(uv_signal_t *s, int signum)
 static int parse_args(int argc, char **argv, struct control_opts *o)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'}, {"port", required_argument, NULL, 'p'},
-		{"interface", required_argument, NULL, 'i'}, {"debug", required_argument, NULL, 'd'},
-		{"account", required_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},       {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},    {"port", required_argument, NULL, 'p'},
+	    {"interface", required_argument, NULL, 'i'}, {"debug", required_argument, NULL, 'd'},
+	    {"account", required_argument, NULL, 'a'},   {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'v'},         {NULL, 0, NULL, 0},
 	};
 	int ch;
 	char *end;

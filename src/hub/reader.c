@@ -9,7 +9,7 @@
 
 #define DEFAULT_MAX_LAG_MS 5000
 /* More policy jumps than this within JUMP_WINDOW_US is the hard limit. */
-#define MAX_JUMPS 4
+#define MAX_JUMPS      4
 #define JUMP_WINDOW_US 30000000
 
 static void pending_remove(struct hub *h, struct hub_reader *r)
@@ -41,7 +41,10 @@ static void check_cb(uv_check_t *c)
 	uv_idle_stop(&h->idle);
 }
 
-static void idle_noop(uv_idle_t *i) { (void)i; }
+static void idle_noop(uv_idle_t *i)
+{
+	(void)i;
+}
 
 /* The idle handle only makes the poll phase non-blocking, so the check
  * phase runs right after whatever callback published frames. */
@@ -111,8 +114,14 @@ void hub_reader_free(struct hub_reader *r)
 	free(r);
 }
 
-struct hub_stream *hub_reader_stream(struct hub_reader *r) { return r->s; }
-uint64_t hub_reader_skipped(const struct hub_reader *r) { return r->skipped; }
+struct hub_stream *hub_reader_stream(struct hub_reader *r)
+{
+	return r->s;
+}
+uint64_t hub_reader_skipped(const struct hub_reader *r)
+{
+	return r->skipped;
+}
 
 /* Moves the cursor forward to seq, counting what was skipped. */
 static void jump_to(struct hub_reader *r, uint64_t seq)

@@ -8,16 +8,15 @@
 
 #include "core/log.h"
 
-#define DEFAULT_DVR_MS 50000
+#define DEFAULT_DVR_MS   50000
 #define DEFAULT_GRACE_MS 5000
 /* Audio-only streams: one random access point per this much media time. */
 #define AUDIO_RAP_US 1000000
 /* Hard memory cap of one stream's ring, whatever the DVR window says. */
 #define RING_MAX_BYTES (512ull << 20)
-#define TICK_MS 250
+#define TICK_MS        250
 
 static void tick_cb(uv_timer_t *t);
-
 
 struct hub *hub_new(uv_loop_t *loop)
 {
@@ -35,7 +34,10 @@ struct hub *hub_new(uv_loop_t *loop)
 	return h;
 }
 
-void hub_set_policy(struct hub *h, const struct hub_policy *p) { h->policy = *p; }
+void hub_set_policy(struct hub *h, const struct hub_policy *p)
+{
+	h->policy = *p;
+}
 
 static void set_state(struct hub_stream *s, enum stream_state st)
 {
@@ -43,7 +45,9 @@ static void set_state(struct hub_stream *s, enum stream_state st)
 		return;
 	s->state = st;
 	LOGF(LOG_INFO, s->name, "stream %s",
-	     st == STREAM_READY ? "ready" : st == STREAM_OFF ? "offline" : "waiting for data");
+	     st == STREAM_READY ? "ready"
+	     : st == STREAM_OFF ? "offline"
+				: "waiting for data");
 	if (s->hub->policy.state_changed)
 		s->hub->policy.state_changed(s->hub->policy.ctx, s, st);
 }
@@ -113,9 +117,8 @@ struct hub_stream *hub_find(struct hub *h, const char *name)
 	return NULL;
 }
 
-int hub_publish_begin(struct hub *h, const struct hub_publish_req *req,
-		      void (*on_kick)(void *arg), void *arg, struct hub_stream **out, char *why,
-		      size_t why_len)
+int hub_publish_begin(struct hub *h, const struct hub_publish_req *req, void (*on_kick)(void *arg),
+		      void *arg, struct hub_stream **out, char *why, size_t why_len)
 {
 	char name[128];
 	struct hub_stream_opts opts = {.dvr_ms = DEFAULT_DVR_MS, .grace_ms = DEFAULT_GRACE_MS};
@@ -128,8 +131,8 @@ int hub_publish_begin(struct hub *h, const struct hub_publish_req *req,
 		snprintf(why, why_len, "no publish policy");
 		return -EACCES;
 	}
-	int rc = h->policy.publish_check(h->policy.ctx, req, name, sizeof(name), &opts, why,
-					 why_len);
+	int rc =
+	    h->policy.publish_check(h->policy.ctx, req, name, sizeof(name), &opts, why, why_len);
 	if (rc < 0)
 		return rc;
 	if (opts.dvr_ms <= 0)
@@ -196,7 +199,8 @@ static bool is_rap(struct hub_stream *s, const struct frame *f)
 
 int hub_publish(struct hub_stream *s, struct frame *f)
 {
-	if (!s->publishing || s->kicked || f->track >= HUB_MAX_TRACKS || !(s->track_set & (1u << f->track))) {
+	if (!s->publishing || s->kicked || f->track >= HUB_MAX_TRACKS ||
+	    !(s->track_set & (1u << f->track))) {
 		frame_unref(f);
 		return s->publishing ? -EINVAL : -EPIPE;
 	}
@@ -237,7 +241,10 @@ void hub_publish_end(struct hub_stream *s)
 	hub_stream_unref(s);
 }
 
-void hub_stream_kick(struct hub_stream *s) { stream_end(s); }
+void hub_stream_kick(struct hub_stream *s)
+{
+	stream_end(s);
+}
 
 struct hub_stream *hub_stream_ref(struct hub_stream *s)
 {
@@ -263,11 +270,26 @@ void hub_foreach(struct hub *h, void (*fn)(struct hub_stream *s, void *arg), voi
 	}
 }
 
-const char *hub_stream_name(const struct hub_stream *s) { return s->name; }
-enum stream_state hub_stream_state(const struct hub_stream *s) { return s->state; }
-unsigned hub_stream_readers(const struct hub_stream *s) { return s->nreaders; }
-bool hub_stream_has_publisher(const struct hub_stream *s) { return s->publishing; }
-uint64_t hub_stream_bytes_in(const struct hub_stream *s) { return s->bytes_in; }
+const char *hub_stream_name(const struct hub_stream *s)
+{
+	return s->name;
+}
+enum stream_state hub_stream_state(const struct hub_stream *s)
+{
+	return s->state;
+}
+unsigned hub_stream_readers(const struct hub_stream *s)
+{
+	return s->nreaders;
+}
+bool hub_stream_has_publisher(const struct hub_stream *s)
+{
+	return s->publishing;
+}
+uint64_t hub_stream_bytes_in(const struct hub_stream *s)
+{
+	return s->bytes_in;
+}
 
 unsigned hub_stream_track_count(const struct hub_stream *s)
 {
@@ -353,5 +375,4 @@ void hub_free(struct hub *h)
 	uv_close((uv_handle_t *)&h->check, handle_closed);
 	uv_close((uv_handle_t *)&h->idle, handle_closed);
 	uv_close((uv_handle_t *)&h->tick, handle_closed);
-
 }

@@ -9,7 +9,7 @@
 /* Backward steps beyond this, or forward steps beyond JUMP_FWD_US, on one
  * track are discontinuities. */
 #define JUMP_BACK_US 1000000
-#define JUMP_FWD_US 10000000
+#define JUMP_FWD_US  10000000
 
 void timeline_fix(struct hub_stream *s, struct frame *f)
 {

@@ -7,10 +7,10 @@ static const char *const push_patterns[] = {"push://*", NULL};
 static const char *const push_codecs[] = {"H264", "HEVC", "AV1", "VP9", "AAC", "MP3", NULL};
 
 const struct driver push_input_driver = {
-	.name = "Buffer",
-	.desc = "Live stream fed by an incoming push (RTMP publish)",
-	.kind = DRIVER_INPUT,
-	.patterns = push_patterns,
-	.codecs = push_codecs,
-	.priority = 9,
+    .name = "Buffer",
+    .desc = "Live stream fed by an incoming push (RTMP publish)",
+    .kind = DRIVER_INPUT,
+    .patterns = push_patterns,
+    .codecs = push_codecs,
+    .priority = 9,
 };

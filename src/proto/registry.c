@@ -10,11 +10,7 @@ extern const struct driver flv_driver;
 extern const struct driver push_input_driver;
 
 const struct driver *const driver_registry[] = {
-	&http_driver,
-	&rtmp_driver,
-	&flv_driver,
-	&push_input_driver,
-	NULL,
+    &http_driver, &rtmp_driver, &flv_driver, &push_input_driver, NULL,
 };
 
 const struct driver *driver_find(const char *name, enum driver_kind kind)

@@ -12,9 +12,9 @@
 #include "proto/http/outputs.h"
 
 #define FLV_BUDGET (256 * 1024)
-#define ARENA (16 * 1024)
-#define MAX_IOV 512
-#define MAX_REFS 160
+#define ARENA      (16 * 1024)
+#define MAX_IOV    512
+#define MAX_REFS   160
 
 struct flv_viewer {
 	struct http_conn *c;
@@ -50,8 +50,8 @@ static int flush(struct flv_viewer *v, struct batch *b)
 /* Reserves room for one tag; flushes first when the batch is full. */
 static int room(struct flv_viewer *v, struct batch *b, size_t arena_bytes, unsigned iovs)
 {
-	if (b->arena && (b->used + arena_bytes > ARENA || b->niov + iovs > MAX_IOV ||
-			 b->nrefs == MAX_REFS)) {
+	if (b->arena &&
+	    (b->used + arena_bytes > ARENA || b->niov + iovs > MAX_IOV || b->nrefs == MAX_REFS)) {
 		int rc = flush(v, b);
 		if (rc)
 			return rc;
@@ -87,8 +87,8 @@ static int put_small_tag(struct flv_viewer *v, struct batch *b, unsigned type, u
 	return 0;
 }
 
-static int put_frame(struct flv_viewer *v, struct batch *b, const struct track *t,
-		     struct frame *f, uint32_t ts)
+static int put_frame(struct flv_viewer *v, struct batch *b, const struct track *t, struct frame *f,
+		     uint32_t ts)
 {
 	uint8_t prefix[FLV_MAX_PREFIX];
 	int plen = flv_body_prefix(t, f, prefix);
@@ -163,8 +163,8 @@ static int put(struct flv_viewer *v, struct batch *b, struct frame *f)
 		struct bytes cfg = {0};
 		int rc = flv_config_body(t, &cfg);
 		if (!rc)
-			rc = put_small_tag(v, b, t->type == TRACK_VIDEO ? FLV_TAG_VIDEO : FLV_TAG_AUDIO,
-					   ts, &cfg);
+			rc = put_small_tag(
+			    v, b, t->type == TRACK_VIDEO ? FLV_TAG_VIDEO : FLV_TAG_AUDIO, ts, &cfg);
 		bytes_free(&cfg);
 		if (rc && rc != -ENOENT && rc != -ENOTSUP)
 			return rc;
@@ -200,12 +200,20 @@ static void pump(struct flv_viewer *v)
 	http_stream_end(c);
 }
 
-static void on_wake(struct hub_reader *r, void *arg) { pump(arg); }
-static void on_drain(void *arg) { pump(arg); }
-static void on_close(void *arg) { free_viewer(arg); }
+static void on_wake(struct hub_reader *r, void *arg)
+{
+	pump(arg);
+}
+static void on_drain(void *arg)
+{
+	pump(arg);
+}
+static void on_close(void *arg)
+{
+	free_viewer(arg);
+}
 
-static int flv_handler(struct http_conn *c, struct http_request *req,
-		       const struct server_env *env)
+static int flv_handler(struct http_conn *c, struct http_request *req, const struct server_env *env)
 {
 	if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD"))
 		return http_respond_error(c, 405, NULL);
@@ -240,14 +248,14 @@ static const char *const flv_routes[] = {"*.flv", NULL};
 static const char *const flv_codecs[] = {"H264", "HEVC", "AV1", "VP9", "AAC", "MP3", NULL};
 
 const struct driver flv_driver = {
-	.name = "FLV",
-	.desc = "Progressive HTTP-FLV (Enhanced RTMP codecs for HEVC, AV1, VP9)",
-	.kind = DRIVER_OUTPUT,
-	.patterns = flv_routes,
-	.codecs = flv_codecs,
-	.http_routes = flv_routes,
-	.http_handler = flv_handler,
-	.source_type = "flash/7",
-	.source_priority = 5,
-	.source_url = "http://%H:%P/%S.flv",
+    .name = "FLV",
+    .desc = "Progressive HTTP-FLV (Enhanced RTMP codecs for HEVC, AV1, VP9)",
+    .kind = DRIVER_OUTPUT,
+    .patterns = flv_routes,
+    .codecs = flv_codecs,
+    .http_routes = flv_routes,
+    .http_handler = flv_handler,
+    .source_type = "flash/7",
+    .source_priority = 5,
+    .source_url = "http://%H:%P/%S.flv",
 };

@@ -68,7 +68,8 @@ static void expand(const char *tpl, const char *host, int port, const char *stre
 	char enc[512];
 	size_t e = 0;
 	for (const char *p = stream; *p && e + 4 < sizeof(enc); p++) {
-		if (strchr("+-._~", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z'))
+		if (strchr("+-._~", *p) || (*p >= '0' && *p <= '9') ||
+		    ((*p | 32) >= 'a' && (*p | 32) <= 'z'))
 			enc[e++] = *p;
 		else
 			e += (size_t)snprintf(enc + e, 4, "%%%02X", (unsigned char)*p);
@@ -188,7 +189,7 @@ int http_info_handler(struct http_conn *c, struct http_request *req, void *arg)
 			     text);
 	else if (query_get(req->query, "callback", cb, sizeof(cb)) > 0 &&
 		 strspn(cb, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.$") ==
-			 strlen(cb))
+		     strlen(cb))
 		n = asprintf(&body, "%s(%s);", cb, text);
 	else
 		n = asprintf(&body, "%s", text);

@@ -94,12 +94,12 @@ static void http_unlisten(void *state)
 static const char *const http_patterns[] = {"http://*", NULL};
 
 const struct driver http_driver = {
-	.name = "HTTP",
-	.desc = "HTTP server for every HTTP-based output and the stream info",
-	.kind = DRIVER_LISTENER,
-	.patterns = http_patterns,
-	.default_port = 8080,
-	.transport = "tcp",
-	.listen = http_listen,
-	.unlisten = http_unlisten,
+    .name = "HTTP",
+    .desc = "HTTP server for every HTTP-based output and the stream info",
+    .kind = DRIVER_LISTENER,
+    .patterns = http_patterns,
+    .default_port = 8080,
+    .transport = "tcp",
+    .listen = http_listen,
+    .unlisten = http_unlisten,
 };

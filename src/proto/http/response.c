@@ -11,7 +11,6 @@
 #include "media/frame.h"
 #include "proto/netout.h"
 
-
 /* Completion of a write on a connection (netout callback). */
 void http_conn_write_done(struct netout *o, int status)
 {
@@ -37,8 +36,8 @@ static void release(struct frame **refs, unsigned nrefs)
 }
 
 /* Queues bufs for writing; takes over refs and owned (freed on error too). */
-static int submit2(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
-		   struct frame **refs, unsigned nrefs, void *owned, void *owned2)
+static int submit2(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
+		   unsigned nrefs, void *owned, void *owned2)
 {
 	if (c->state == HC_CLOSING) {
 		release(refs, nrefs);
@@ -167,7 +166,10 @@ int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
 	return rc;
 }
 
-size_t http_stream_queued(const struct http_conn *c) { return c->out.queued; }
+size_t http_stream_queued(const struct http_conn *c)
+{
+	return c->out.queued;
+}
 
 void http_stream_set_callbacks(struct http_conn *c, void (*on_drain)(void *arg),
 			       void (*on_close)(void *arg), void *arg)

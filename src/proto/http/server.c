@@ -10,7 +10,6 @@
 
 #include "core/log.h"
 
-
 struct http_server *http_server_new(uv_loop_t *loop, const char *protocol_name)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
@@ -24,7 +23,10 @@ struct http_server *http_server_new(uv_loop_t *loop, const char *protocol_name)
 	return s;
 }
 
-void http_server_set_max_body(struct http_server *s, size_t max) { s->max_body = max; }
+void http_server_set_max_body(struct http_server *s, size_t max)
+{
+	s->max_body = max;
+}
 
 int http_server_route(struct http_server *s, const char *pattern, http_handler_fn fn, void *arg)
 {
@@ -70,7 +72,10 @@ static const struct http_route *route_find(const struct http_server *s, const ch
 	return NULL;
 }
 
-static uint64_t now_ms(const struct http_conn *c) { return uv_now(c->srv->loop); }
+static uint64_t now_ms(const struct http_conn *c)
+{
+	return uv_now(c->srv->loop);
+}
 
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
@@ -272,8 +277,8 @@ static void fail_request(struct http_conn *c, int status, const char *why)
 	c->head_only = false;
 	c->close_after_write = true;
 	uv_read_stop((uv_stream_t *)&c->tcp);
-	LOGF(LOG_INFO, NULL, "%s request from %s refused (%d): %s", c->srv->protocol,
-	     c->info.host, status, why);
+	LOGF(LOG_INFO, NULL, "%s request from %s refused (%d): %s", c->srv->protocol, c->info.host,
+	     status, why);
 	http_respond_error(c, status, why);
 	c->in.len = 0;
 	c->cur_req_len = 0;
@@ -303,11 +308,11 @@ static void process(struct http_conn *c)
 			return;
 		if (hl < 0) {
 			fail_request(c,
-				     hl == -E2BIG	   ? 431
-				     : hl == -ENOTSUP	   ? 505
+				     hl == -E2BIG          ? 431
+				     : hl == -ENOTSUP      ? 505
 				     : hl == -ENAMETOOLONG ? 414
 							   : 400,
-				     hl == -E2BIG	   ? "request head too large"
+				     hl == -E2BIG          ? "request head too large"
 				     : hl == -ENAMETOOLONG ? "request path too long"
 							   : "malformed request");
 			return;
@@ -353,11 +358,26 @@ void http_conn_resume(struct http_conn *c)
 	process(c);
 }
 
-struct conn_info *http_conn_info(struct http_conn *c) { return &c->info; }
-const char *http_conn_peer(const struct http_conn *c) { return c->info.host; }
-int http_conn_local_port(const struct http_conn *c) { return c->local_port; }
-uv_loop_t *http_conn_loop(const struct http_conn *c) { return c->srv->loop; }
-void **http_conn_userdata(struct http_conn *c) { return &c->userdata; }
+struct conn_info *http_conn_info(struct http_conn *c)
+{
+	return &c->info;
+}
+const char *http_conn_peer(const struct http_conn *c)
+{
+	return c->info.host;
+}
+int http_conn_local_port(const struct http_conn *c)
+{
+	return c->local_port;
+}
+uv_loop_t *http_conn_loop(const struct http_conn *c)
+{
+	return c->srv->loop;
+}
+void **http_conn_userdata(struct http_conn *c)
+{
+	return &c->userdata;
+}
 
 const char *http_conn_host(const struct http_conn *c, const struct http_request *req, char *buf,
 			   size_t len)

@@ -13,8 +13,8 @@
 #include "format/flv.h"
 
 #define BATCH_ARENA (64 * 1024)
-#define BATCH_IOV 1024
-#define BATCH_REFS 128
+#define BATCH_IOV   1024
+#define BATCH_REFS  128
 
 struct batch {
 	uint8_t *arena; /* chunk headers, body prefixes, small bodies */
@@ -194,7 +194,10 @@ void rtmp_play_pump(struct rtmp_conn *c)
 		rtmp_close(c, "write failed");
 }
 
-static void on_wake(struct hub_reader *r, void *arg) { rtmp_play_pump(arg); }
+static void on_wake(struct hub_reader *r, void *arg)
+{
+	rtmp_play_pump(arg);
+}
 
 static int attach(struct rtmp_conn *c, struct hub_stream *s)
 {
@@ -210,16 +213,19 @@ static int attach(struct rtmp_conn *c, struct hub_stream *s)
 	if (!rc)
 		rc = rtmp_send_bytes(c, &b);
 	bytes_free(&b);
-	rc = rc ?: rtmp_send_status(c, c->play_msid, "status", "NetStream.Play.Reset",
-				    "Playing and resetting");
-	rc = rc ?: rtmp_send_status(c, c->play_msid, "status", "NetStream.Play.Start",
-				    "Playing");
+	rc = rc
+		 ?: rtmp_send_status(c, c->play_msid, "status", "NetStream.Play.Reset",
+				     "Playing and resetting");
+	rc = rc ?: rtmp_send_status(c, c->play_msid, "status", "NetStream.Play.Start", "Playing");
 	if (!rc)
 		rtmp_play_pump(c);
 	return rc;
 }
 
-static void wait_closed(uv_handle_t *h) { free(h); }
+static void wait_closed(uv_handle_t *h)
+{
+	free(h);
+}
 
 static void stop_waiting(struct rtmp_conn *c)
 {

@@ -100,7 +100,7 @@ int rtmp_chunk_write(struct rtmp_chunk_writer *w, uint32_t csid, uint8_t type,
  * and iov[0..iov_cap) receives alternating header and body slices (bodies
  * point into the caller's buffers). Returns the number of iovecs used, or
  * -ENOSPC when hdr or iov is too small (the writer state is then unchanged).
- * Header bytes needed: at most 18 + 5 * (total_len / chunk_size). */
+ * Header bytes needed: at most 25 (continuation chunks share one header). */
 int rtmp_chunk_write_iov(struct rtmp_chunk_writer *w, uint32_t csid, uint8_t type,
 			 uint32_t stream_id, uint32_t timestamp, const struct iovec *body,
 			 unsigned nbody, uint8_t *hdr, size_t hdr_cap, size_t *hdr_used,

@@ -244,6 +244,7 @@ static void accept_cb(uv_stream_t *ls, int status)
 	c->tcp.data = c->timer.data = c;
 	c->open_handles = 2;
 	c->info.protocol = "RTMP";
+	c->info.kill = kill_conn;
 	c->next_stream_id = 1;
 	rtmp_chunk_reader_init(&c->rd);
 	rtmp_chunk_writer_init(&c->wr);

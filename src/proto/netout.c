@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "media/frame.h"
 
 struct netout_req {
@@ -11,6 +12,7 @@ struct netout_req {
 	struct netout *o;
 	size_t bytes;
 	void *owned, *owned2;
+	struct wbuf *wb;
 	unsigned nrefs;
 	struct frame *refs[];
 };
@@ -38,6 +40,7 @@ static void write_cb(uv_write_t *w, int status)
 	release(r->refs, r->nrefs);
 	free(r->owned);
 	free(r->owned2);
+	wbuf_unref(r->wb);
 	o->queued -= r->bytes;
 	o->inflight--;
 	o->last_progress_ms = uv_now(w->handle->loop);
@@ -55,6 +58,13 @@ int netout_write(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct 
 int netout_write2(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
 		  unsigned nrefs, void *owned, void *owned2)
 {
+	return netout_write_ex(o, bufs, nbufs, refs, nrefs, owned, owned2, NULL);
+}
+
+int netout_write_ex(struct netout *o, const uv_buf_t *bufs, unsigned nbufs,
+		    struct frame **refs, unsigned nrefs, void *owned, void *owned2,
+		    struct wbuf *wb)
+{
 	struct netout_req *r = NULL;
 	if (!o->stream || !nbufs)
 		goto fail;
@@ -64,6 +74,7 @@ int netout_write2(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct
 	r->o = o;
 	r->owned = owned;
 	r->owned2 = owned2;
+	r->wb = wb;
 	r->nrefs = nrefs;
 	r->bytes = 0;
 	for (unsigned i = 0; i < nbufs; i++)
@@ -84,6 +95,7 @@ fail:
 	release(refs, nrefs);
 	free(owned);
 	free(owned2);
+	wbuf_unref(wb);
 	return nbufs ? -EPIPE : 0;
 }
 

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 struct frame;
+struct wbuf;
 
 struct netout {
 	uv_stream_t *stream;
@@ -29,6 +30,11 @@ void netout_init(struct netout *o, uv_stream_t *s, void (*done)(struct netout *o
  * are released after the write, or at once on error. 0 or negative errno. */
 int netout_write(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
 		 unsigned nrefs, void *owned);
+/* Same with a second owned block and one buffer reference (both may be
+ * NULL; the wbuf reference is taken over). */
+int netout_write_ex(struct netout *o, const uv_buf_t *bufs, unsigned nbufs,
+		    struct frame **refs, unsigned nrefs, void *owned, void *owned2,
+		    struct wbuf *wb);
 /* Same with a second owned block. */
 int netout_write2(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
 		  unsigned nrefs, void *owned, void *owned2);

@@ -17,6 +17,7 @@
 struct http_server;
 struct http_conn;
 struct frame;
+struct wbuf;
 
 /* Return 0 when the request was answered or taken over, negative errno on
  * failure (the server answers 500 and closes). */
@@ -40,8 +41,19 @@ int http_respond(struct http_conn *c, int status, const char *content_type, cons
 /* Extra header lines ("Name: value\r\n"...) may be NULL. */
 int http_respond_ex(struct http_conn *c, int status, const char *content_type,
 		    const char *extra_headers, const void *body, size_t len);
+/* Like http_respond_ex, the body being a shared buffer sent by reference
+ * (the call takes over the reference; NULL = empty body). */
+int http_respond_wbuf(struct http_conn *c, int status, const char *content_type,
+		      const char *extra_headers, struct wbuf *body);
 /* Short text/plain body "<status> <reason>\n" (or msg). */
 int http_respond_error(struct http_conn *c, int status, const char *msg);
+
+/* ---- deferred answers ---- */
+/* The handler answers later (a blocking playlist reload, a part not yet
+ * produced): it returns 0 after this call, and later answers with one of
+ * the http_respond* calls, after which keep-alive processing resumes.
+ * on_close(arg) is called, once, if the connection goes away first. */
+void http_defer(struct http_conn *c, void (*on_close)(void *arg), void *arg);
 
 /* ---- streaming answers ---- */
 /* Sends the head of an unbounded response (chunked on HTTP/1.1 unless

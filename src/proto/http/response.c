@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/buf.h"
 #include "media/frame.h"
 #include "proto/netout.h"
 
@@ -60,6 +61,23 @@ static int submit(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, str
 	return submit2(c, bufs, nbufs, refs, nrefs, owned, NULL);
 }
 
+/* A deferred request got its answer: continue with the next request. */
+static void answered(struct http_conn *c)
+{
+	if (c->state != HC_DEFERRED)
+		return;
+	c->on_close = NULL;
+	c->cb_arg = NULL;
+	if (c->keep_alive) {
+		http_conn_resume(c);
+	} else {
+		c->state = HC_READING;
+		c->close_after_write = true;
+		if (!c->out.queued)
+			http_conn_close(c, NULL);
+	}
+}
+
 static int head_common(struct http_conn *c, struct bytes *h, int status, const char *ctype)
 {
 	int rc = bytes_printf(h,
@@ -90,7 +108,49 @@ int http_respond_ex(struct http_conn *c, int status, const char *content_type,
 		return -ENOMEM;
 	}
 	uv_buf_t b = uv_buf_init((char *)h.data, (unsigned)h.len);
-	return submit(c, &b, 1, NULL, 0, (char *)h.data);
+	rc = submit(c, &b, 1, NULL, 0, (char *)h.data);
+	answered(c);
+	return rc;
+}
+
+int http_respond_wbuf(struct http_conn *c, int status, const char *content_type,
+		      const char *extra_headers, struct wbuf *body)
+{
+	struct bytes h = {0};
+	size_t len = body ? body->len : 0;
+	int rc = head_common(c, &h, status, content_type);
+	if (!rc && extra_headers)
+		rc = bytes_append(&h, extra_headers, strlen(extra_headers));
+	if (!rc)
+		rc = bytes_printf(&h, "Content-Length: %zu\r\nConnection: %s\r\n\r\n", len,
+				  c->keep_alive ? "keep-alive" : "close");
+	if (rc || c->state == HC_CLOSING) {
+		bytes_free(&h);
+		wbuf_unref(body);
+		if (rc)
+			http_conn_close(c, "out of memory");
+		return rc ? -ENOMEM : -EPIPE;
+	}
+	uv_buf_t b[2] = {uv_buf_init((char *)h.data, (unsigned)h.len),
+			 uv_buf_init(body ? (char *)body->data : NULL, (unsigned)len)};
+	if (c->head_only || !len) {
+		wbuf_unref(body);
+		body = NULL;
+	}
+	rc = netout_write_ex(&c->out, b, body ? 2 : 1, NULL, 0, h.data, NULL, body);
+	if (rc)
+		http_conn_close(c, "write failed");
+	c->info.down_bytes = c->out.total;
+	answered(c);
+	return rc;
+}
+
+void http_defer(struct http_conn *c, void (*on_close)(void *arg), void *arg)
+{
+	c->state = HC_DEFERRED;
+	c->on_close = on_close;
+	c->on_drain = NULL;
+	c->cb_arg = arg;
 }
 
 int http_respond(struct http_conn *c, int status, const char *content_type, const void *body,

@@ -37,6 +37,7 @@ struct http_server {
 enum http_conn_state {
 	HC_READING,   /* waiting for / parsing a request */
 	HC_STREAMING, /* a handler owns the response */
+	HC_DEFERRED,  /* a handler will answer later */
 	HC_CLOSING,
 };
 

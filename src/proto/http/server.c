@@ -108,7 +108,7 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 		c->in.len = 0; /* answered already; ignore the rest */
 		return;
 	}
-	if (c->state == HC_STREAMING) {
+	if (c->state == HC_STREAMING || c->state == HC_DEFERRED) {
 		/* Pipelined data while streaming: keep a little, refuse floods. */
 		if (c->in.len > HTTP_MAX_INPUT_STREAMING)
 			http_conn_close(c, "too much input while streaming");

@@ -11,6 +11,7 @@
 #include "core/conn.h"
 #include "core/log.h"
 #include "hub/hub.h"
+#include "proto/registry.h"
 
 struct app {
 	uv_loop_t *loop;
@@ -43,6 +44,7 @@ static void stop(struct app *a, const char *why)
 	LOGF(LOG_INFO, NULL, "shutting down (%s)", why);
 	control_shutdown(a->ctl);
 	conn_kill_all();
+	driver_shutdown_all();
 	hub_free(a->hub);
 	a->hub = NULL;
 	uv_close((uv_handle_t *)&a->sig_term, NULL);

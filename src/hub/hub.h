@@ -38,6 +38,7 @@ struct hub_reader;
 struct hub_stream_opts {
 	int64_t dvr_ms;   /* buffer window; default 50000 */
 	int64_t grace_ms; /* READY time kept after the publisher leaves; default 5000 */
+	int64_t segment_ms; /* HLS/DASH target segment length; 0 = default (1900) */
 };
 
 /* A request to publish, checked by the policy hook. */
@@ -110,6 +111,8 @@ bool hub_stream_has_publisher(const struct hub_stream *s);
 /* First and last dts in the ring (us); 0,0 when empty. */
 void hub_stream_window(const struct hub_stream *s, int64_t *first_us, int64_t *last_us);
 uint64_t hub_stream_bytes_in(const struct hub_stream *s);
+/* Target segment length from the stream config (0 = default). */
+int64_t hub_stream_segment_ms(const struct hub_stream *s);
 
 /* ---- reading ---- */
 

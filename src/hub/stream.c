@@ -376,3 +376,8 @@ void hub_free(struct hub *h)
 	uv_close((uv_handle_t *)&h->idle, handle_closed);
 	uv_close((uv_handle_t *)&h->tick, handle_closed);
 }
+
+int64_t hub_stream_segment_ms(const struct hub_stream *s)
+{
+	return s->opts.segment_ms;
+}

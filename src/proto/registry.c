@@ -8,10 +8,20 @@ extern const struct driver http_driver;
 extern const struct driver rtmp_driver;
 extern const struct driver flv_driver;
 extern const struct driver push_input_driver;
+extern const struct driver hls_driver;
+extern const struct driver cmaf_driver;
+extern const struct driver dash_driver;
 
+/* clang-format off */
 const struct driver *const driver_registry[] = {
-    &http_driver, &rtmp_driver, &flv_driver, &push_input_driver, NULL,
+	&http_driver,
+	&rtmp_driver,
+	&flv_driver,
+	/* HLS_DRIVERS */
+	&push_input_driver,
+	NULL,
 };
+/* clang-format on */
 
 const struct driver *driver_find(const char *name, enum driver_kind kind)
 {
@@ -19,6 +29,13 @@ const struct driver *driver_find(const char *name, enum driver_kind kind)
 		if ((*d)->kind == kind && !strcasecmp((*d)->name, name))
 			return *d;
 	return NULL;
+}
+
+void driver_shutdown_all(void)
+{
+	for (const struct driver *const *d = driver_registry; *d; d++)
+		if ((*d)->shutdown)
+			(*d)->shutdown();
 }
 
 #define MAX_PORTS 32

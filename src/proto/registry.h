@@ -42,6 +42,8 @@ struct driver {
 		      size_t errlen);
 	/* Stops listening; open connections may finish. state may be NULL. */
 	void (*unlisten)(void *state);
+	/* Server shutdown: release module-wide state (caches, timers). */
+	void (*shutdown)(void);
 	/* HTTP-based outputs: URL patterns on the HTTP listener and their
 	 * handler (see proto/http/http.h for patterns and the contract). */
 	const char *const *http_routes;
@@ -57,6 +59,9 @@ struct driver {
 
 /* NULL-terminated list of every driver. */
 extern const struct driver *const driver_registry[];
+
+/* Calls every driver's shutdown hook (before the hub goes away). */
+void driver_shutdown_all(void);
 
 /* Driver by name (case-insensitive) and kind, or NULL. */
 const struct driver *driver_find(const char *name, enum driver_kind kind);

@@ -30,7 +30,9 @@ struct fmp4_sample {
  * is-moof, tfdt base decode time, trun with data offset, per-sample
  * duration, size, flags (sync/non-sync) and composition offsets (signed,
  * version 1) when any pts != dts) + mdat with the samples' payloads.
- * base_decode_time is in the track's timescale. */
+ * base_decode_time is in the track's timescale. Composition offsets are
+ * converted at 90 kHz: only video has them, and video's timescale is
+ * 90000. Sample flags: FRAME_KEY = sync (set it on every audio frame). */
 int fmp4_fragment(uint32_t seq, unsigned track_id, uint64_t base_decode_time,
 		  const struct fmp4_sample *s, unsigned n, struct bytes *out);
 

@@ -12,7 +12,7 @@
 #include "media/frame.h"
 #include "media/track.h"
 
-#define TS_PACKET 188
+#define TS_PACKET     188
 #define TS_MAX_TRACKS 16
 
 /* ---------------- muxer ---------------- */

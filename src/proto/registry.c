@@ -17,7 +17,9 @@ const struct driver *const driver_registry[] = {
 	&http_driver,
 	&rtmp_driver,
 	&flv_driver,
-	/* HLS_DRIVERS */
+	&hls_driver,
+	&cmaf_driver,
+	&dash_driver,
 	&push_input_driver,
 	NULL,
 };

@@ -14,11 +14,11 @@
 enum seg_kind { SEG_TS, SEG_CMAF };
 
 #define SEG_MAX_PARTS 40
-#define SEG_WINDOW 12      /* segments kept per rendition */
-#define SEG_LISTED 8       /* complete segments listed in playlists */
+#define SEG_WINDOW    12 /* segments kept per rendition */
+#define SEG_LISTED    8  /* complete segments listed in playlists */
 #define SEG_MAX_RENDS 8
-#define SEG_PART_US 500000 /* LL-HLS part target */
-#define SEG_IDLE_MS 60000  /* freed after this long without requests */
+#define SEG_PART_US   500000 /* LL-HLS part target */
+#define SEG_IDLE_MS   60000  /* freed after this long without requests */
 
 struct seg_part {
 	int64_t start_us, dur_us;
@@ -44,17 +44,17 @@ struct segmenter;
 
 struct seg_rend {
 	struct segmenter *sg;
-	char id[24];      /* URL component: track index (CMAF) or "0_1" (TS) */
-	uint64_t mask;    /* tracks it carries */
-	int drive;        /* track deciding cuts: first video, else first track */
-	bool follower;    /* cuts segments on the driver rendition's boundaries */
+	char id[24];       /* URL component: track index (CMAF) or "0_1" (TS) */
+	uint64_t mask;     /* tracks it carries */
+	int drive;         /* track deciding cuts: first video, else first track */
+	bool follower;     /* cuts segments on the driver rendition's boundaries */
 	struct wbuf *init; /* fMP4 init segment (CMAF) */
 	uint32_t init_gen;
-	uint32_t gens[HUB_MAX_TRACKS]; /* track generations the init/mux used */
+	uint32_t gens[HUB_MAX_TRACKS];       /* track generations the init/mux used */
 	struct seg_segment segs[SEG_WINDOW]; /* by msn % SEG_WINDOW */
-	uint64_t first_msn; /* oldest kept */
-	uint64_t cur_msn;   /* the one in progress */
-	bool started;       /* cur_msn has begun */
+	uint64_t first_msn;                  /* oldest kept */
+	uint64_t cur_msn;                    /* the one in progress */
+	bool started;                        /* cur_msn has begun */
 	bool next_discontinuity;
 	/* part in progress */
 	struct frame **pend;
@@ -66,7 +66,7 @@ struct seg_rend {
 	struct ts_mux *ts;
 	uint32_t frag_seq;
 	uint32_t timescale;
-	uint64_t next_t;      /* audio: running decode time (timescale) */
+	uint64_t next_t; /* audio: running decode time (timescale) */
 	bool have_next_t;
 };
 
@@ -80,8 +80,8 @@ struct segmenter {
 	uint64_t mask;
 	struct seg_rend rends[SEG_MAX_RENDS];
 	unsigned nrends;
-	int64_t target_us;      /* segmentsize */
-	int64_t max_seg_us;     /* longest segment seen, for TARGETDURATION */
+	int64_t target_us;               /* segmentsize */
+	int64_t max_seg_us;              /* longest segment seen, for TARGETDURATION */
 	int64_t boundary_us[SEG_WINDOW]; /* driver segment starts, by msn % window */
 	bool has_video;
 	bool ended;

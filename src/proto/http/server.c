@@ -95,7 +95,8 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
 	struct http_conn *c = st->data;
 	if (n < 0) {
-		http_conn_close(c, n == UV_EOF ? NULL : uv_strerror((int)n));
+		/* A peer going away is normal; only odd errors are worth a line. */
+		http_conn_close(c, n == UV_EOF || n == UV_ECONNRESET ? NULL : uv_strerror((int)n));
 		return;
 	}
 	if (n == 0)
@@ -298,38 +299,64 @@ static int dispatch(struct http_conn *c, struct http_request *req)
 	return r->fn(c, req, r->arg);
 }
 
+/* Parses the head from a copy of the buffered bytes: the parser writes
+ * into what it parses, and the buffer must stay intact (and may move)
+ * while a body is still arriving. *copy is freed by the caller. */
+static int parse_head(struct http_conn *c, struct http_request *req, char **copy)
+{
+	size_t n = c->in.len < HTTP_MAX_HEAD + 1 ? c->in.len : HTTP_MAX_HEAD + 1;
+	*copy = malloc(n + 1);
+	if (!*copy)
+		return -ENOMEM;
+	memcpy(*copy, c->in.data, n);
+	(*copy)[n] = 0;
+	return http_parse_request(*copy, n, HTTP_MAX_HEAD, req);
+}
+
+static void refuse(struct http_conn *c, int err)
+{
+	switch (err) {
+	case -E2BIG:
+		fail_request(c, 431, "request head too large");
+		break;
+	case -ENOTSUP:
+		fail_request(c, 505, "HTTP version not supported");
+		break;
+	case -ENAMETOOLONG:
+		fail_request(c, 414, "request path too long");
+		break;
+	case -ENOMEM:
+		http_conn_close(c, "out of memory");
+		break;
+	default:
+		fail_request(c, 400, "malformed request");
+	}
+}
+
 /* Parses and answers as many buffered requests as possible. */
 static void process(struct http_conn *c)
 {
 	while (c->state == HC_READING && !c->close_after_write && c->in.len) {
 		struct http_request req;
-		int hl = http_parse_request((char *)c->in.data, c->in.len, HTTP_MAX_HEAD, &req);
-		if (hl == 0)
-			return;
-		if (hl < 0) {
-			fail_request(c,
-				     hl == -E2BIG          ? 431
-				     : hl == -ENOTSUP      ? 505
-				     : hl == -ENAMETOOLONG ? 414
-							   : 400,
-				     hl == -E2BIG          ? "request head too large"
-				     : hl == -ENAMETOOLONG ? "request path too long"
-							   : "malformed request");
-			return;
-		}
-		if (req.chunked) {
-			fail_request(c, 411, "chunked request bodies are not supported");
+		char *copy = NULL;
+		int hl = parse_head(c, &req, &copy);
+		if (hl <= 0) {
+			free(copy);
+			if (hl < 0)
+				refuse(c, hl);
 			return;
 		}
 		size_t body = req.content_length > 0 ? (size_t)req.content_length : 0;
-		if (body > c->srv->max_body) {
-			fail_request(c, 413, "request body too large");
-			return;
-		}
-		if (c->in.len < (size_t)hl + body) {
-			if (bytes_reserve(&c->in, (size_t)hl + body - c->in.len))
+		const char *bad = req.chunked ? "chunked request bodies are not supported"
+				  : body > c->srv->max_body ? "request body too large"
+							    : NULL;
+		if (bad || c->in.len < (size_t)hl + body) {
+			free(copy);
+			if (bad)
+				fail_request(c, req.chunked ? 411 : 413, bad);
+			else if (bytes_reserve(&c->in, (size_t)hl + body - c->in.len))
 				http_conn_close(c, "out of memory");
-			return; /* the parse is redone when the body is complete */
+			return; /* parsed again once the body is complete */
 		}
 		req.body = (const char *)c->in.data + hl;
 		req.body_len = body;
@@ -337,10 +364,11 @@ static void process(struct http_conn *c)
 		c->keep_alive = req.keep_alive;
 		c->head_only = !strcmp(req.method, "HEAD");
 		int rc = dispatch(c, &req);
+		free(copy);
 		if (rc < 0 && c->state == HC_READING && !c->out.queued)
 			http_respond_error(c, 500, NULL);
 		if (c->state != HC_READING)
-			return; /* streaming or closing */
+			return; /* streaming, deferred or closing */
 		finish_request(c);
 		if (!c->keep_alive)
 			c->close_after_write = true;

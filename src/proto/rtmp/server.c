@@ -192,7 +192,7 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	if (c->state == RS_CLOSING)
 		return;
 	if (n < 0) {
-		rtmp_close(c, n == UV_EOF
+		rtmp_close(c, n == UV_EOF || n == UV_ECONNRESET
 				  ? (c->state == RS_READY ? NULL : "closed during handshake")
 				  : uv_strerror((int)n));
 		return;

@@ -153,9 +153,8 @@ static void fill_opts(const json_t *st, struct hub_stream_opts *opts)
 			     ? json_integer_value(grace)
 			     : POLICY_DEFAULT_GRACE_MS;
 	const json_t *seg = json_object_get(st, "segmentsize");
-	opts->segment_ms = json_is_integer(seg) && json_integer_value(seg) > 0
-				   ? json_integer_value(seg)
-				   : 0;
+	opts->segment_ms =
+	    json_is_integer(seg) && json_integer_value(seg) > 0 ? json_integer_value(seg) : 0;
 }
 
 int policy_check(const json_t *root, const struct hub_publish_req *req, char *name_out,

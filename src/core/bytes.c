@@ -32,7 +32,10 @@ int bytes_append(struct bytes *b, const void *p, size_t n)
 	return 0;
 }
 
-int bytes_put_u8(struct bytes *b, uint8_t v) { return bytes_append(b, &v, 1); }
+int bytes_put_u8(struct bytes *b, uint8_t v)
+{
+	return bytes_append(b, &v, 1);
+}
 
 int bytes_put_be16(struct bytes *b, uint16_t v)
 {

@@ -28,7 +28,10 @@ void bytes_consume(struct bytes *b, size_t n);
 void bytes_reset(struct bytes *b);
 void bytes_free(struct bytes *b);
 
-static inline uint16_t rd_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint16_t rd_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
 static inline uint32_t rd_be24(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];

@@ -47,7 +47,10 @@ void conn_foreach(void (*fn)(const struct conn_info *c, void *arg), void *arg)
 	}
 }
 
-unsigned conn_count(void) { return count; }
+unsigned conn_count(void)
+{
+	return count;
+}
 
 void conn_set_host(struct conn_info *c, const void *sockaddr)
 {

@@ -16,14 +16,14 @@ enum conn_role {
 };
 
 struct conn_info {
-	uint64_t id;           /* assigned by conn_register */
-	char host[64];         /* peer address, no port */
-	char stream[128];      /* stream name, empty until known */
-	const char *protocol;  /* static string: "RTMP", "HTTP", "FLV", ... */
+	uint64_t id;          /* assigned by conn_register */
+	char host[64];        /* peer address, no port */
+	char stream[128];     /* stream name, empty until known */
+	const char *protocol; /* static string: "RTMP", "HTTP", "FLV", ... */
 	enum conn_role role;
-	int64_t conntime_s;    /* unix seconds at connect */
-	uint64_t down_bytes;   /* bytes sent to the peer */
-	uint64_t up_bytes;     /* bytes received from the peer */
+	int64_t conntime_s;  /* unix seconds at connect */
+	uint64_t down_bytes; /* bytes sent to the peer */
+	uint64_t up_bytes;   /* bytes received from the peer */
 	/* Closes the connection (shutdown, API kick). Set by the protocol. */
 	void (*kill)(struct conn_info *c);
 	struct conn_info *next, *prev;

@@ -13,9 +13,8 @@ int log_threshold = LOG_INFO;
 static struct log_entry ring[LOG_RING];
 static size_t ring_next; /* total entries ever written */
 
-static const char *const names[] = {"NONE",     "FAIL",    "ERROR",  "WARN",
-				    "INFO",     "MEDIUM",  "HIGH",   "VERYHIGH",
-				    "EXTREME",  "INSANE",  "DEVEL"};
+static const char *const names[] = {"NONE", "FAIL",     "ERROR",   "WARN",   "INFO", "MEDIUM",
+				    "HIGH", "VERYHIGH", "EXTREME", "INSANE", "DEVEL"};
 
 const char *log_level_name(int level)
 {

@@ -26,7 +26,7 @@ extern int log_threshold;
 /* Logs one line: "<time> <LEVEL> [<stream>] <message>". `stream` may be NULL.
  * Messages are cut at 1 KiB; newlines in them are replaced by spaces. */
 void log_msg(int level, const char *stream, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #define log_enabled(lvl) ((lvl) <= log_threshold)
 #define LOGF(lvl, stream, ...)                                                                     \

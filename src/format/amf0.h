@@ -33,7 +33,7 @@ struct amf0_value {
 	enum amf0_type type;
 	double num;   /* NUMBER, DATE (ms), REFERENCE index */
 	bool boolean; /* BOOLEAN */
-	char *str;    /* STRING, LONG_STRING, XML_DOC: NUL-terminated copy; TYPED_OBJECT class name */
+	char *str; /* STRING, LONG_STRING, XML_DOC: NUL-terminated copy; TYPED_OBJECT class name */
 	size_t str_len;
 	struct amf0_prop *props; /* OBJECT, ECMA_ARRAY, TYPED_OBJECT */
 	size_t nprops;

@@ -18,18 +18,18 @@ enum { FLV_TAG_AUDIO = 8, FLV_TAG_VIDEO = 9, FLV_TAG_SCRIPT = 18 };
 
 /* What one audio or video tag body holds. */
 enum flv_body_kind {
-	FLV_BODY_FRAME,   /* a coded frame: payload in data/len */
-	FLV_BODY_CONFIG,  /* a sequence header: codec config in data/len */
-	FLV_BODY_END,     /* end of sequence */
-	FLV_BODY_IGNORE,  /* valid but nothing to do (metadata packets, ...) */
+	FLV_BODY_FRAME,  /* a coded frame: payload in data/len */
+	FLV_BODY_CONFIG, /* a sequence header: codec config in data/len */
+	FLV_BODY_END,    /* end of sequence */
+	FLV_BODY_IGNORE, /* valid but nothing to do (metadata packets, ...) */
 };
 
 struct flv_body {
 	enum flv_body_kind kind;
 	enum track_type type;
 	enum codec codec;
-	bool key;        /* video: keyframe */
-	int32_t cts_ms;  /* video: composition time offset (pts - dts) */
+	bool key;       /* video: keyframe */
+	int32_t cts_ms; /* video: composition time offset (pts - dts) */
 	/* audio, from the classic header (AAC's real values are in its ASC) */
 	uint32_t rate, channels, bits;
 	const uint8_t *data; /* points into the body */

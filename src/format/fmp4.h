@@ -44,7 +44,7 @@ uint32_t fmp4_audio_frame_samples(const struct track *t, const struct frame *f);
 struct mp4_box {
 	uint32_t type; /* fourcc, big-endian packed: 'moov' = 0x6d6f6f76 */
 	uint64_t size; /* whole box */
-	size_t header;  /* 8 or 16 */
+	size_t header; /* 8 or 16 */
 	const uint8_t *payload;
 	size_t payload_len;
 };

@@ -18,12 +18,12 @@ struct m3u8_part {
 struct m3u8_segment {
 	uint64_t msn;
 	int64_t dur_us;
-	int64_t pdt_ms;      /* unix ms of its first frame; written as
-			      * EXT-X-PROGRAM-DATE-TIME (UTC, ms precision) */
-	bool discontinuity;  /* EXT-X-DISCONTINUITY before it */
-	const char *map_uri; /* EXT-X-MAP before it when different from the
-			      * previous segment's (fMP4 init), or NULL */
-	const char *uri;     /* NULL for the in-progress segment (parts only) */
+	int64_t pdt_ms;                /* unix ms of its first frame; written as
+					* EXT-X-PROGRAM-DATE-TIME (UTC, ms precision) */
+	bool discontinuity;            /* EXT-X-DISCONTINUITY before it */
+	const char *map_uri;           /* EXT-X-MAP before it when different from the
+					* previous segment's (fMP4 init), or NULL */
+	const char *uri;               /* NULL for the in-progress segment (parts only) */
 	const struct m3u8_part *parts; /* LL: listed only for the last few segments */
 	unsigned nparts;
 };
@@ -35,10 +35,10 @@ struct m3u8_report {
 };
 
 struct m3u8_media {
-	unsigned version;    /* EXT-X-VERSION: 3 TS, 6 fMP4, 9 with delta updates... */
-	int64_t target_us;   /* EXT-X-TARGETDURATION = ceil of this in s */
-	uint64_t first_msn;  /* EXT-X-MEDIA-SEQUENCE (first listed, incl. skipped) */
-	uint64_t disc_seq;   /* EXT-X-DISCONTINUITY-SEQUENCE, written when > 0 */
+	unsigned version;   /* EXT-X-VERSION: 3 TS, 6 fMP4, 9 with delta updates... */
+	int64_t target_us;  /* EXT-X-TARGETDURATION = ceil of this in s */
+	uint64_t first_msn; /* EXT-X-MEDIA-SEQUENCE (first listed, incl. skipped) */
+	uint64_t disc_seq;  /* EXT-X-DISCONTINUITY-SEQUENCE, written when > 0 */
 	bool independent_segments;
 	const struct m3u8_segment *segs; /* oldest first */
 	unsigned nsegs;
@@ -61,12 +61,12 @@ struct m3u8_media {
 int m3u8_write_media(const struct m3u8_media *m, struct bytes *out);
 
 struct m3u8_variant {
-	uint32_t bandwidth_bps;         /* BANDWIDTH (peak) */
-	uint32_t avg_bandwidth_bps;     /* AVERAGE-BANDWIDTH, 0 = omit */
-	unsigned width, height;         /* RESOLUTION when width > 0 */
-	uint32_t fps_milli;             /* FRAME-RATE (3 decimals) when > 0 */
-	const char *codecs;             /* CODECS, e.g. "avc1.64001f,mp4a.40.2" */
-	const char *audio_group;        /* AUDIO="..." or NULL */
+	uint32_t bandwidth_bps;     /* BANDWIDTH (peak) */
+	uint32_t avg_bandwidth_bps; /* AVERAGE-BANDWIDTH, 0 = omit */
+	unsigned width, height;     /* RESOLUTION when width > 0 */
+	uint32_t fps_milli;         /* FRAME-RATE (3 decimals) when > 0 */
+	const char *codecs;         /* CODECS, e.g. "avc1.64001f,mp4a.40.2" */
+	const char *audio_group;    /* AUDIO="..." or NULL */
 	const char *uri;
 };
 

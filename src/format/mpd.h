@@ -15,19 +15,19 @@ struct mpd_timeline_entry {
 };
 
 struct mpd_representation {
-	const char *id;        /* also $RepresentationID$ */
-	const char *mime;      /* "video/mp4" or "audio/mp4" */
-	const char *codecs;    /* RFC 6381 string */
+	const char *id;     /* also $RepresentationID$ */
+	const char *mime;   /* "video/mp4" or "audio/mp4" */
+	const char *codecs; /* RFC 6381 string */
 	uint32_t bandwidth_bps;
-	unsigned width, height;      /* video */
-	uint32_t fps_milli;          /* video, frameRate when > 0 */
-	uint32_t sample_rate;        /* audio */
-	unsigned channels;           /* audio: AudioChannelConfiguration */
-	const char *lang;            /* AdaptationSet@lang, may be NULL */
+	unsigned width, height; /* video */
+	uint32_t fps_milli;     /* video, frameRate when > 0 */
+	uint32_t sample_rate;   /* audio */
+	unsigned channels;      /* audio: AudioChannelConfiguration */
+	const char *lang;       /* AdaptationSet@lang, may be NULL */
 	uint32_t timescale;
-	uint64_t start_number;       /* number of the first timeline segment */
-	const char *init_template;   /* e.g. "$RepresentationID$/init.mp4" */
-	const char *media_template;  /* e.g. "$RepresentationID$/$Number$.m4s" */
+	uint64_t start_number;      /* number of the first timeline segment */
+	const char *init_template;  /* e.g. "$RepresentationID$/init.mp4" */
+	const char *media_template; /* e.g. "$RepresentationID$/$Number$.m4s" */
 	const struct mpd_timeline_entry *timeline;
 	unsigned ntimeline;
 	int64_t presentation_time_offset; /* in timescale, 0 = omit */
@@ -35,15 +35,15 @@ struct mpd_representation {
 
 struct mpd {
 	bool dynamic;
-	int64_t availability_start_ms;   /* unix ms (dynamic) */
-	int64_t publish_time_ms;         /* unix ms */
-	int64_t min_update_period_ms;    /* dynamic */
-	int64_t time_shift_depth_ms;     /* dynamic */
+	int64_t availability_start_ms; /* unix ms (dynamic) */
+	int64_t publish_time_ms;       /* unix ms */
+	int64_t min_update_period_ms;  /* dynamic */
+	int64_t time_shift_depth_ms;   /* dynamic */
 	int64_t min_buffer_ms;
-	int64_t suggested_delay_ms;      /* suggestedPresentationDelay, 0 = omit */
+	int64_t suggested_delay_ms; /* suggestedPresentationDelay, 0 = omit */
 	int64_t max_segment_ms;
-	int64_t duration_ms;             /* static: mediaPresentationDuration */
-	const char *utc_timing_uri;      /* UTCTiming http-xsdate, or NULL */
+	int64_t duration_ms;                   /* static: mediaPresentationDuration */
+	const char *utc_timing_uri;            /* UTCTiming http-xsdate, or NULL */
 	const struct mpd_representation *reps; /* one AdaptationSet each */
 	unsigned nreps;
 };

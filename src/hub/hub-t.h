@@ -21,16 +21,16 @@ struct hub {
 	struct hub_policy policy;
 	struct hub_stream *streams; /* registry: live and in-grace streams */
 	unsigned nstreams;
-	uv_check_t check; /* wakes pending readers once per loop iteration */
-	uv_idle_t idle;   /* keeps the poll phase from blocking while pending */
-	uv_timer_t tick;  /* grace periods, bitrates */
+	uv_check_t check;           /* wakes pending readers once per loop iteration */
+	uv_idle_t idle;             /* keeps the poll phase from blocking while pending */
+	uv_timer_t tick;            /* grace periods, bitrates */
 	struct hub_reader *pending; /* readers to wake, doubly linked */
 	unsigned handles_open;
 	bool closing;
 };
 
 struct track_stats {
-	uint64_t bytes;    /* since last_calc */
+	uint64_t bytes; /* since last_calc */
 	int64_t last_calc_us;
 };
 
@@ -81,11 +81,11 @@ struct hub_reader {
 	bool pending; /* queued for wake */
 	void (*wake)(struct hub_reader *r, void *arg);
 	void *arg;
-	struct hub_reader *next, *prev;           /* stream's reader list */
-	struct hub_reader *pnext, *pprev;         /* hub's pending list */
+	struct hub_reader *next, *prev;   /* stream's reader list */
+	struct hub_reader *pnext, *pprev; /* hub's pending list */
 	uint64_t skipped;
-	unsigned jumps;          /* policy jumps in the current window */
-	int64_t jump_window_us;  /* start of that window */
+	unsigned jumps;         /* policy jumps in the current window */
+	int64_t jump_window_us; /* start of that window */
 };
 
 /* ring.c */

@@ -36,8 +36,8 @@ struct hub_reader;
 
 /* Per-stream settings the control plane decides (from the stream config). */
 struct hub_stream_opts {
-	int64_t dvr_ms;   /* buffer window; default 50000 */
-	int64_t grace_ms; /* READY time kept after the publisher leaves; default 5000 */
+	int64_t dvr_ms;     /* buffer window; default 50000 */
+	int64_t grace_ms;   /* READY time kept after the publisher leaves; default 5000 */
 	int64_t segment_ms; /* HLS/DASH target segment length; 0 = default (1900) */
 };
 
@@ -56,7 +56,8 @@ struct hub_policy {
 	 * to name_out and the stream's options; returns 0, or a negative errno
 	 * (-ENOENT unknown stream, -EACCES denied) with a human reason in why. */
 	int (*publish_check)(void *ctx, const struct hub_publish_req *req, char *name_out,
-			     size_t name_len, struct hub_stream_opts *opts, char *why, size_t why_len);
+			     size_t name_len, struct hub_stream_opts *opts, char *why,
+			     size_t why_len);
 	/* Called on every state change (for triggers, stats). May be NULL. */
 	void (*state_changed)(void *ctx, struct hub_stream *s, enum stream_state st);
 };
@@ -74,9 +75,8 @@ void hub_set_policy(struct hub *h, const struct hub_policy *p);
  * deleted, shutdown); the publisher must then call hub_publish_end.
  * Returns 0 and a stream reference in *out, or -ENOENT/-EACCES (reason
  * in why), -EBUSY (stream already has a publisher). */
-int hub_publish_begin(struct hub *h, const struct hub_publish_req *req,
-		      void (*on_kick)(void *arg), void *arg, struct hub_stream **out, char *why,
-		      size_t why_len);
+int hub_publish_begin(struct hub *h, const struct hub_publish_req *req, void (*on_kick)(void *arg),
+		      void *arg, struct hub_stream **out, char *why, size_t why_len);
 
 /* Sets track idx (< HUB_MAX_TRACKS) to t (copied). A change of codec or
  * config bumps the track's generation. 0 or negative errno. */

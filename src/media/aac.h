@@ -8,7 +8,7 @@
 struct aac_asc {
 	unsigned object_type; /* 2 = AAC-LC, 5 = SBR (HE-AAC), 29 = PS */
 	unsigned freq_index;
-	unsigned sample_rate; /* Hz, the core rate (before SBR) */
+	unsigned sample_rate;     /* Hz, the core rate (before SBR) */
 	unsigned ext_sample_rate; /* SBR output rate; 0 when not signalled */
 	unsigned channel_config;
 	unsigned channels;

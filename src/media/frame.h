@@ -25,8 +25,8 @@ enum frame_flags {
 
 struct frame {
 	atomic_uint refs;
-	uint16_t track;  /* index into the stream's track table */
-	uint16_t flags;  /* enum frame_flags */
+	uint16_t track; /* index into the stream's track table */
+	uint16_t flags; /* enum frame_flags */
 	int64_t dts_us;
 	int64_t pts_us;
 	uint64_t seq;    /* set by the hub on publish: position in the stream */

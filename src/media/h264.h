@@ -9,7 +9,7 @@
 struct h264_sps_info {
 	unsigned profile_idc, constraint_flags, level_idc;
 	unsigned chroma_format_idc, bit_depth;
-	unsigned width, height; /* after cropping */
+	unsigned width, height;    /* after cropping */
 	unsigned fps_num, fps_den; /* from VUI timing; 0 when absent */
 	bool frame_mbs_only;
 	unsigned max_num_reorder; /* 0 when unknown/none */

@@ -4,9 +4,9 @@
 #include <strings.h>
 
 static const char *const names[CODEC_COUNT] = {
-	[CODEC_NONE] = "", [CODEC_H264] = "H264", [CODEC_H265] = "HEVC", [CODEC_AV1] = "AV1",
-	[CODEC_VP8] = "VP8", [CODEC_VP9] = "VP9", [CODEC_AAC] = "AAC", [CODEC_MP3] = "MP3",
-	[CODEC_OPUS] = "opus",
+    [CODEC_NONE] = "",   [CODEC_H264] = "H264", [CODEC_H265] = "HEVC",
+    [CODEC_AV1] = "AV1", [CODEC_VP8] = "VP8",   [CODEC_VP9] = "VP9",
+    [CODEC_AAC] = "AAC", [CODEC_MP3] = "MP3",   [CODEC_OPUS] = "opus",
 };
 
 const char *codec_name(enum codec c)

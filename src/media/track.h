@@ -43,9 +43,9 @@ struct track {
 	uint32_t profile, level;
 	bool has_bframes;
 	/* audio */
-	uint32_t rate;     /* Hz */
+	uint32_t rate; /* Hz */
 	uint32_t channels;
-	uint32_t bits;     /* sample size, 16 typical */
+	uint32_t bits; /* sample size, 16 typical */
 	/* measured by the hub, bits per second over the last seconds */
 	uint32_t bitrate_bps;
 	char lang[4];

@@ -61,9 +61,8 @@ int netout_write2(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct
 	return netout_write_ex(o, bufs, nbufs, refs, nrefs, owned, owned2, NULL);
 }
 
-int netout_write_ex(struct netout *o, const uv_buf_t *bufs, unsigned nbufs,
-		    struct frame **refs, unsigned nrefs, void *owned, void *owned2,
-		    struct wbuf *wb)
+int netout_write_ex(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
+		    unsigned nrefs, void *owned, void *owned2, struct wbuf *wb)
 {
 	struct netout_req *r = NULL;
 	if (!o->stream || !nbufs)

@@ -32,9 +32,8 @@ int netout_write(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct 
 		 unsigned nrefs, void *owned);
 /* Same with a second owned block and one buffer reference (both may be
  * NULL; the wbuf reference is taken over). */
-int netout_write_ex(struct netout *o, const uv_buf_t *bufs, unsigned nbufs,
-		    struct frame **refs, unsigned nrefs, void *owned, void *owned2,
-		    struct wbuf *wb);
+int netout_write_ex(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
+		    unsigned nrefs, void *owned, void *owned2, struct wbuf *wb);
 /* Same with a second owned block. */
 int netout_write2(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
 		  unsigned nrefs, void *owned, void *owned2);

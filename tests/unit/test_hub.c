@@ -15,8 +15,8 @@
 static int64_t dvr_ms = 50000;
 static int64_t grace_ms = 0;
 
-static int allow_all(void *ctx, const struct hub_publish_req *req, char *name_out,
-		     size_t name_len, struct hub_stream_opts *opts, char *why, size_t why_len)
+static int allow_all(void *ctx, const struct hub_publish_req *req, char *name_out, size_t name_len,
+		     struct hub_stream_opts *opts, char *why, size_t why_len)
 {
 	snprintf(name_out, name_len, "%s", req->name);
 	opts->dvr_ms = dvr_ms;
@@ -239,13 +239,13 @@ static void test_slow_reader_skips_to_newest_key(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_starts_at_newest_keyframe),
-		cmocka_unit_test(test_track_mask_and_order),
-		cmocka_unit_test(test_dvr_trim_keeps_window),
-		cmocka_unit_test(test_timeline_jump_and_restart),
-		cmocka_unit_test(test_second_publisher_refused),
-		cmocka_unit_test(test_readers_are_woken_once_per_iteration),
-		cmocka_unit_test(test_slow_reader_skips_to_newest_key),
+	    cmocka_unit_test(test_starts_at_newest_keyframe),
+	    cmocka_unit_test(test_track_mask_and_order),
+	    cmocka_unit_test(test_dvr_trim_keeps_window),
+	    cmocka_unit_test(test_timeline_jump_and_restart),
+	    cmocka_unit_test(test_second_publisher_refused),
+	    cmocka_unit_test(test_readers_are_woken_once_per_iteration),
+	    cmocka_unit_test(test_slow_reader_skips_to_newest_key),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

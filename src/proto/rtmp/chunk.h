@@ -50,7 +50,7 @@ struct rtmp_msg {
 /* Return 0 to continue, negative errno to stop parsing (returned by feed). */
 typedef int (*rtmp_msg_cb)(void *ctx, const struct rtmp_msg *m);
 
-#define RTMP_MAX_CSIDS 64          /* distinct chunk streams one peer may use */
+#define RTMP_MAX_CSIDS       64          /* distinct chunk streams one peer may use */
 #define RTMP_DEFAULT_MAX_MSG (16u << 20) /* largest message accepted */
 
 struct rtmp_chunk_state; /* per chunk stream, private */
@@ -92,9 +92,9 @@ void rtmp_chunk_writer_init(struct rtmp_chunk_writer *w);
  * header type the previous message on this csid (< 64) allows; extended
  * timestamps (>= 0xFFFFFF) are repeated on continuation chunks as
  * FFmpeg/librtmp expect. 0, -EINVAL (csid < 2 or > 65599), -ENOMEM. */
-int rtmp_chunk_write(struct rtmp_chunk_writer *w, uint32_t csid, uint8_t type,
-		     uint32_t stream_id, uint32_t timestamp, const struct iovec *body,
-		     unsigned nbody, struct bytes *out);
+int rtmp_chunk_write(struct rtmp_chunk_writer *w, uint32_t csid, uint8_t type, uint32_t stream_id,
+		     uint32_t timestamp, const struct iovec *body, unsigned nbody,
+		     struct bytes *out);
 
 /* Zero-copy variant: chunk headers go to hdr[0..hdr_cap) (*hdr_used set),
  * and iov[0..iov_cap) receives alternating header and body slices (bodies

@@ -15,11 +15,11 @@
 #include "proto/rtmp/handshake.h"
 
 #define RTMP_OUT_CHUNK_SIZE 4096
-#define RTMP_WINDOW_ACK 2500000
-#define RTMP_OUT_BUDGET (256 * 1024) /* bytes queued per viewer before we wait */
-#define RTMP_IDLE_MS 30000           /* no input from a publisher/handshake */
-#define RTMP_STALL_MS 20000          /* viewer not reading */
-#define RTMP_PLAY_WAIT_MS 10000      /* how long play waits for a stream */
+#define RTMP_WINDOW_ACK     2500000
+#define RTMP_OUT_BUDGET     (256 * 1024) /* bytes queued per viewer before we wait */
+#define RTMP_IDLE_MS        30000        /* no input from a publisher/handshake */
+#define RTMP_STALL_MS       20000        /* viewer not reading */
+#define RTMP_PLAY_WAIT_MS   10000        /* how long play waits for a stream */
 
 enum { CSID_CONTROL = 2, CSID_COMMAND = 3, CSID_AUDIO = 4, CSID_DATA = 5, CSID_VIDEO = 6 };
 

@@ -47,6 +47,9 @@ struct hub_publish_req {
 	const char *host;      /* publisher's address */
 	const char *password;  /* password/app part of the URL, may be NULL */
 	const char *connector; /* "RTMP", "SRT", ... */
+	/* Set by inputs the control plane started itself (pull sources): the
+	 * source check is skipped, the name is used as given. */
+	bool internal;
 };
 
 /* Decisions the hub leaves to the control plane. */
@@ -58,6 +61,9 @@ struct hub_policy {
 	int (*publish_check)(void *ctx, const struct hub_publish_req *req, char *name_out,
 			     size_t name_len, struct hub_stream_opts *opts, char *why,
 			     size_t why_len);
+	/* A viewer asked for a stream that is not live: the control plane may
+	 * start its input (pull source). May be NULL. */
+	void (*stream_wanted)(void *ctx, const char *name);
 	/* Called on every state change (for triggers, stats). May be NULL. */
 	void (*state_changed)(void *ctx, struct hub_stream *s, enum stream_state st);
 };
@@ -95,6 +101,9 @@ void hub_publish_end(struct hub_stream *s);
 /* The live stream of that name (READY or in grace), or NULL. No reference
  * taken: valid until the current callback returns. */
 struct hub_stream *hub_find(struct hub *h, const char *name);
+/* Like hub_find, and when the stream is not live asks the control plane
+ * to start its input (policy.stream_wanted). Outputs call this. */
+struct hub_stream *hub_want(struct hub *h, const char *name);
 struct hub_stream *hub_stream_ref(struct hub_stream *s);
 void hub_stream_unref(struct hub_stream *s);
 void hub_foreach(struct hub *h, void (*fn)(struct hub_stream *s, void *arg), void *arg);

@@ -381,3 +381,11 @@ int64_t hub_stream_segment_ms(const struct hub_stream *s)
 {
 	return s->opts.segment_ms;
 }
+
+struct hub_stream *hub_want(struct hub *h, const char *name)
+{
+	struct hub_stream *s = hub_find(h, name);
+	if ((!s || s->state != STREAM_READY) && h->policy.stream_wanted && !h->closing)
+		h->policy.stream_wanted(h->policy.ctx, name);
+	return s;
+}

@@ -1,6 +1,7 @@
 /* The driver registry: one line per protocol. */
 #include "proto/registry.h"
 
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -38,6 +39,33 @@ void driver_shutdown_all(void)
 	for (const struct driver *const *d = driver_registry; *d; d++)
 		if ((*d)->shutdown)
 			(*d)->shutdown();
+}
+
+/* Glob with '*' matching any run of characters. */
+static bool glob_match(const char *pat, const char *s)
+{
+	if (!*pat)
+		return !*s;
+	if (*pat == '*')
+		return glob_match(pat + 1, s) || (*s && glob_match(pat, s + 1));
+	return *s && (*pat == *s) && glob_match(pat + 1, s + 1);
+}
+
+const struct driver *driver_for_url(const char *url, enum driver_kind kind)
+{
+	const struct driver *best = NULL;
+	for (const struct driver *const *d = driver_registry; *d; d++) {
+		if ((*d)->kind != kind || !(*d)->patterns)
+			continue;
+		if (kind == DRIVER_INPUT && !(*d)->input_start)
+			continue;
+		if (kind == DRIVER_OUTPUT && !(*d)->push_start)
+			continue;
+		for (const char *const *p = (*d)->patterns; *p; p++)
+			if (glob_match(*p, url) && (!best || (*d)->priority > best->priority))
+				best = *d;
+	}
+	return best;
 }
 
 #define MAX_PORTS 32

@@ -18,6 +18,34 @@ enum driver_kind {
 	DRIVER_LISTENER, /* owns a listening socket: a "connector" in config.protocols */
 };
 
+/* A running input (pull source) or push (output to a target URL) reports
+ * its end through this callback (err 0: finished normally), once, after
+ * which the manager calls stop. */
+typedef void (*driver_ended_fn)(void *arg, int err, const char *why);
+
+/* What an input driver gets: it publishes `stream` from `source` with
+ * hub_publish_begin (req.internal = true) and ends when told to stop. */
+struct input_env {
+	uv_loop_t *loop;
+	struct hub *hub;
+	const char *stream;       /* full stream name, e.g. "cam1" or "srtin+x" */
+	const char *source;       /* the configured source URL */
+	const json_t *stream_cfg; /* streams.<base> object (options: always_on, ...) */
+	driver_ended_fn ended;
+	void *arg;
+};
+
+/* What a push driver gets: it reads `stream` (hub_find + hub_reader_new;
+ * wait for it to be READY) and sends it to `target`. */
+struct push_env {
+	uv_loop_t *loop;
+	struct hub *hub;
+	const char *stream;
+	const char *target; /* URL after variable substitution, e.g. "srt://127.0.0.1:9000" */
+	driver_ended_fn ended;
+	void *arg;
+};
+
 /* What a listener needs from the server. */
 struct server_env {
 	uv_loop_t *loop;
@@ -42,6 +70,14 @@ struct driver {
 		      size_t errlen);
 	/* Stops listening; open connections may finish. state may be NULL. */
 	void (*unlisten)(void *state);
+	/* Inputs: start pulling env->source into env->stream. The env strings
+	 * are valid until stop; copy what is kept. 0 and *state, or -errno
+	 * with a reason in err. */
+	int (*input_start)(const struct input_env *env, void **state, char *err, size_t errlen);
+	void (*input_stop)(void *state);
+	/* Push outputs (targets matched by .patterns): same contract. */
+	int (*push_start)(const struct push_env *env, void **state, char *err, size_t errlen);
+	void (*push_stop)(void *state);
 	/* Server shutdown: release module-wide state (caches, timers). */
 	void (*shutdown)(void);
 	/* HTTP-based outputs: URL patterns on the HTTP listener and their
@@ -62,6 +98,10 @@ extern const struct driver *const driver_registry[];
 
 /* Calls every driver's shutdown hook (before the hub goes away). */
 void driver_shutdown_all(void);
+
+/* The input or push driver whose patterns match url (highest priority
+ * first; "srt://*" style globs, "/*.mp4" for file paths), or NULL. */
+const struct driver *driver_for_url(const char *url, enum driver_kind kind);
 
 /* Driver by name (case-insensitive) and kind, or NULL. */
 const struct driver *driver_find(const char *name, enum driver_kind kind);

@@ -100,7 +100,7 @@ extern const struct driver *const driver_registry[];
 void driver_shutdown_all(void);
 
 /* The input or push driver whose patterns match url (highest priority
- * first; "srt://*" style globs, "/*.mp4" for file paths), or NULL. */
+ * first; globs with an asterisk as wildcard, as in the patterns). */
 const struct driver *driver_for_url(const char *url, enum driver_kind kind);
 
 /* Driver by name (case-insensitive) and kind, or NULL. */

@@ -7,6 +7,7 @@ set -euo pipefail
 PKGS=(
     build-essential cmake pkg-config
     libuv1-dev libjansson-dev libssl-dev libcmocka-dev
+    libsrt-openssl-dev librist-dev srt-tools rist-tools
     clang clang-format libclang-rt-14-dev
     ffmpeg python3 python3-pytest
     valgrind procps iproute2

@@ -12,7 +12,7 @@
 #   WEIR_ASAN_BUILD_DIR  sanitizer build dir (default build-asan)
 #   WEIR_SKIP            space-separated stages to skip: deps format unit asan e2e e2e-asan fuzz
 #   WEIR_E2E_ARGS        extra pytest arguments (e.g. "-k api -x")
-#   WEIR_FUZZ_SECONDS    seconds per fuzz target in the smoke run (default 10)
+#   WEIR_FUZZ_SECONDS    seconds per fuzz target in the smoke run (default 30)
 #   WEIR_FUZZ_BUILD_DIR  fuzz build dir (default build-fuzz)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -95,7 +95,7 @@ fuzz_smoke() {
         echo "fuzz/build.sh not present: no fuzz targets yet"
         return 0
     fi
-    local secs=${WEIR_FUZZ_SECONDS:-10}
+    local secs=${WEIR_FUZZ_SECONDS:-30}
     export FUZZ_BUILD_DIR="${WEIR_FUZZ_BUILD_DIR:-${FUZZ_BUILD_DIR:-build-fuzz}}"
     bash fuzz/build.sh || return 1
     if [ -f fuzz/run.sh ]; then

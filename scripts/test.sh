@@ -10,7 +10,7 @@
 # Environment:
 #   WEIR_BUILD_DIR       normal build dir (default build)
 #   WEIR_ASAN_BUILD_DIR  sanitizer build dir (default build-asan)
-#   WEIR_SKIP            space-separated stages to skip: deps format unit asan e2e e2e-asan fuzz
+#   WEIR_SKIP            space-separated stages to skip: deps format unit asan e2e bench e2e-asan fuzz
 #   WEIR_E2E_ARGS        extra pytest arguments (e.g. "-k api -x")
 #   WEIR_FUZZ_SECONDS    seconds per fuzz target in the smoke run (default 30)
 #   WEIR_FUZZ_BUILD_DIR  fuzz build dir (default build-fuzz)
@@ -144,6 +144,8 @@ fi
 
 if [ $build_ok = 1 ]; then
     stage e2e e2e "$BUILD_DIR/weir"
+    # A 5 s load-tool run (50 RTMP + 50 HTTP-FLV viewers) keeps bench/ working.
+    stage bench bash bench/smoke.sh "$BUILD_DIR/weir" "$BUILD_DIR/bench/weir-bench"
 else
     RESULTS+=("SKIP  e2e (build failed)")
 fi

@@ -127,10 +127,13 @@ int64_t hub_stream_segment_ms(const struct hub_stream *s);
 
 struct hub_reader_opts {
 	uint64_t track_mask; /* bit i set = deliver track i; 0 = all tracks */
-	/* Soft lag: a reader whose next frame arrived more than this long ago
-	 * while a newer keyframe exists jumps to the newest keyframe.
-	 * 0 = default (5000 ms). */
+			     /* Soft lag: a reader whose next frame arrived more than this long ago
+			      * while a newer keyframe exists jumps to the newest keyframe.
+			      * 0 = default (5000 ms). */
 	int64_t max_lag_ms;
+	/* Start at the oldest keyframe of the DVR window instead of the newest
+	 * (segmenters, DVR playback). */
+	bool from_oldest;
 };
 
 /* New reader positioned at the newest keyframe (or waiting for the first).

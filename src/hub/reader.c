@@ -87,7 +87,7 @@ struct hub_reader *hub_reader_new(struct hub_stream *s, const struct hub_reader_
 	r->max_lag_us = (o && o->max_lag_ms > 0 ? o->max_lag_ms : DEFAULT_MAX_LAG_MS) * 1000;
 	r->wake = wake;
 	r->arg = arg;
-	r->seq = ring_newest_key(&s->ring);
+	r->seq = o && o->from_oldest ? s->ring.first_seq : ring_newest_key(&s->ring);
 	r->need_key = true;
 	r->next = s->readers;
 	if (s->readers)

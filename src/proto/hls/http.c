@@ -23,7 +23,7 @@
 #include "proto/http/http.h"
 #include "proto/registry.h"
 
-enum wait_kind { W_PLAYLIST, W_PART, W_SEGMENT };
+enum wait_kind { W_PLAYLIST, W_PART, W_SEGMENT, W_MPD };
 
 struct seg_waiter {
 	struct seg_waiter *next, *prev;
@@ -35,6 +35,7 @@ struct seg_waiter {
 	int part;
 	struct pl_opts o;
 	char query[32];
+	char utc_uri[512]; /* W_MPD */
 	uint64_t deadline_ms;
 };
 
@@ -104,11 +105,22 @@ static int answer_media(struct http_conn *c, struct seg_rend *r, uint64_t msn, i
 	return http_respond_wbuf(c, 200, ctype, MEDIA_HEADERS, wbuf_ref(s->parts[part].data));
 }
 
+static int answer_mpd(struct http_conn *c, struct segmenter *sg, const char *utc_uri)
+{
+	struct bytes b = {0};
+	int rc = pl_mpd(sg, utc_uri, &b);
+	if (rc < 0) {
+		bytes_free(&b);
+		return http_respond_error(c, 500, "manifest error");
+	}
+	return send_bytes(c, "application/dash+xml", PLAYLIST_HEADERS, &b);
+}
+
 /* Whether waiter w can be answered now. */
 static bool waiter_ready(const struct seg_waiter *w)
 {
 	struct seg_rend *r = &w->sg->rends[w->rend];
-	if (w->kind == W_PLAYLIST)
+	if (w->kind == W_PLAYLIST || w->kind == W_MPD)
 		return pl_ready(r, w->msn, w->part);
 	if (w->sg->ended)
 		return true;
@@ -126,6 +138,8 @@ static void answer_waiter(struct seg_waiter *w, bool timeout)
 	free(w);
 	if (timeout)
 		http_respond_error(c, 503, "not available in time");
+	else if (copy.kind == W_MPD)
+		answer_mpd(c, copy.sg, copy.utc_uri);
 	else if (copy.kind == W_PLAYLIST)
 		answer_playlist(c, r, &copy.o, true);
 	else
@@ -258,6 +272,10 @@ static int media_playlist(struct http_conn *c, struct http_request *req, struct 
 	int64_t part = query_num(req->query, "_HLS_part", -1);
 	if (msn == -2 || part == -2 || (part >= 0 && msn < 0))
 		return http_respond_error(c, 400, "bad _HLS_msn/_HLS_part");
+	/* A brand-new stream has no complete segment yet: wait for the first
+	 * rather than hand out an empty playlist players give up on. */
+	if (!sg->ended && (!r->ever_started || r->cur_msn == r->first_msn) && msn < 0)
+		return defer(c, sg, r, W_PLAYLIST, r->ever_started ? r->first_msn : 0, -1, &o);
 	if (msn < 0 || !ll)
 		return answer_playlist(c, r, &o, false);
 	/* A request too far ahead can never be satisfied in time. */
@@ -317,6 +335,25 @@ static uint64_t mask_of_rid(const char *rid)
 	return mask;
 }
 
+/* Every track of a TS rendition must exist and be audio or video, at
+ * most one of each. */
+static bool mask_valid(struct hub_stream *s, uint64_t mask)
+{
+	unsigned nv = 0, na = 0;
+	if (!mask)
+		return false;
+	for (unsigned i = 0; i < HUB_MAX_TRACKS; i++) {
+		if (!(mask & (1ull << i)))
+			continue;
+		const struct track *t = hub_stream_track(s, i);
+		if (!t || (t->type != TRACK_VIDEO && t->type != TRACK_AUDIO))
+			return false;
+		nv += t->type == TRACK_VIDEO;
+		na += t->type == TRACK_AUDIO;
+	}
+	return nv <= 1 && na <= 1 && !(mask >> HUB_MAX_TRACKS);
+}
+
 static void utc(struct http_conn *c)
 {
 	struct timeval tv;
@@ -356,9 +393,18 @@ static int top_level(struct http_conn *c, struct http_request *req, struct hub_s
 		char host[256], uri[512];
 		snprintf(uri, sizeof(uri), "http://%s:%d/cmaf/%s/utc",
 			 http_conn_host(c, req, host, sizeof(host)), http_conn_local_port(c), name);
-		rc = pl_mpd(sg, uri, &b);
-		if (!rc)
-			return send_bytes(c, "application/dash+xml", PLAYLIST_HEADERS, &b);
+		/* Wait for the first complete segment of every rendition. */
+		for (unsigned i = 0; i < sg->nrends && !sg->ended; i++) {
+			struct seg_rend *r = &sg->rends[i];
+			if (r->ever_started && r->cur_msn > r->first_msn)
+				continue;
+			rc = defer(c, sg, r, W_MPD, r->ever_started ? r->first_msn : 0, -1, NULL);
+			if (!rc)
+				snprintf(sg->waiters->utc_uri, sizeof(sg->waiters->utc_uri), "%s",
+					 uri);
+			return rc;
+		}
+		return answer_mpd(c, sg, uri);
 	} else {
 		rc = pl_master(sg, ll ? "" : "?llhls=0", &b);
 		if (!rc)
@@ -404,7 +450,7 @@ static int handle(struct http_conn *c, struct http_request *req, const struct se
 	memcpy(rid, rest, (size_t)(slash - rest));
 	rid[slash - rest] = 0;
 	uint64_t mask = kind == SEG_TS ? mask_of_rid(rid) : 0;
-	if (kind == SEG_TS && !mask)
+	if (kind == SEG_TS && !mask_valid(s, mask))
 		return http_respond_error(c, 404, NULL);
 	struct segmenter *sg = seg_get(s, kind, mask);
 	struct seg_rend *r = sg ? seg_rend_find(sg, rid) : NULL;

@@ -29,22 +29,36 @@ static int pack_ts(struct seg_rend *r, struct frame **frames, unsigned n, struct
 	return rc;
 }
 
-/* Audio decode time runs on sample counts; it is re-anchored to the
- * frames' timestamps only when they drift apart by more than 100 ms. */
-static uint64_t audio_base(struct seg_rend *r, const struct frame *first)
+/* Audio decode time runs on sample counts. When the frames' timestamps
+ * fall more than 100 ms behind it (overlapping input), frames are dropped
+ * until they catch up; when they run ahead (a gap), it jumps forward.
+ * It never goes backwards. Returns whether frame f is to be used. */
+static bool audio_keep(struct seg_rend *r, const struct frame *f, bool may_jump)
 {
-	int64_t from_dts = to_ts(first->dts_us, r->timescale);
+	int64_t from_dts = to_ts(f->dts_us, r->timescale);
 	if (from_dts < 0)
 		from_dts = 0;
-	int64_t drift = (int64_t)r->next_t - from_dts;
-	if (!r->have_next_t || drift > (int64_t)r->timescale / 10 ||
-	    drift < -(int64_t)r->timescale / 10) {
+	int64_t slack = (int64_t)r->timescale / 10;
+	if (!r->have_next_t || (may_jump && from_dts > (int64_t)r->next_t + slack)) {
 		r->next_t = (uint64_t)from_dts;
 		r->have_next_t = true;
 	}
-	return r->next_t;
+	return from_dts + slack >= (int64_t)r->next_t;
 }
 
+static uint32_t sample_duration(struct seg_rend *r, const struct track *t, struct frame **frames,
+				unsigned i, unsigned n, int64_t end_us)
+{
+	uint32_t d = t->type == TRACK_AUDIO ? fmp4_audio_frame_samples(t, frames[i]) : 0;
+	if (!d) {
+		int64_t next_us = i + 1 < n ? frames[i + 1]->dts_us : end_us;
+		int64_t dd = to_ts(next_us, r->timescale) - to_ts(frames[i]->dts_us, r->timescale);
+		d = dd > 0 ? (uint32_t)dd : 1;
+	}
+	return d;
+}
+
+/* Returns -EAGAIN when every frame was dropped (nothing to package). */
 static int pack_cmaf(struct seg_rend *r, struct frame **frames, unsigned n, int64_t end_us,
 		     struct wbuf **out, uint64_t *t_start, uint64_t *t_dur)
 {
@@ -55,33 +69,30 @@ static int pack_cmaf(struct seg_rend *r, struct frame **frames, unsigned n, int6
 		return -ENOMEM;
 	}
 	bool audio = t->type == TRACK_AUDIO;
-	uint64_t base = audio ? audio_base(r, frames[0])
-			      : (uint64_t)(to_ts(frames[0]->dts_us, r->timescale) > 0
-					       ? to_ts(frames[0]->dts_us, r->timescale)
-					       : 0);
-	uint64_t total = 0;
+	uint64_t base = 0, total = 0;
+	unsigned k = 0;
 	for (unsigned i = 0; i < n; i++) {
-		int64_t next_us = i + 1 < n ? frames[i + 1]->dts_us : end_us;
-		uint32_t d = audio ? fmp4_audio_frame_samples(t, frames[i]) : 0;
-		if (!d) {
-			int64_t dd =
-			    to_ts(next_us, r->timescale) - to_ts(frames[i]->dts_us, r->timescale);
-			d = dd > 0 ? (uint32_t)dd : 1;
+		if (audio && !audio_keep(r, frames[i], k == 0))
+			continue;
+		if (k == 0) {
+			int64_t v = to_ts(frames[i]->dts_us, r->timescale);
+			base = audio ? r->next_t : (uint64_t)(v > 0 ? v : 0);
 		}
-		s[i].f = frames[i];
-		s[i].duration = d;
-		total += d;
+		s[k].f = frames[i];
+		s[k].duration = sample_duration(r, t, frames, i, n, end_us);
+		total += s[k].duration;
+		if (audio)
+			r->next_t += s[k].duration;
+		k++;
 	}
 	struct bytes b = {0};
-	int rc = fmp4_fragment(++r->frag_seq, 1, base, s, n, &b);
+	int rc = k ? fmp4_fragment(++r->frag_seq, 1, base, s, k, &b) : -EAGAIN;
 	free(s);
 	if (!rc && !(*out = wbuf_from(b.data, b.len)))
 		rc = -ENOMEM;
 	bytes_free(&b);
 	if (rc)
 		return rc;
-	if (audio)
-		r->next_t = base + total;
 	*t_start = base;
 	*t_dur = total;
 	return 0;

@@ -112,8 +112,10 @@ int pl_media(const struct seg_rend *r, const struct pl_opts *o, struct bytes *ou
 	struct names nm = {.v = arena, .cap = sizeof(arena) / sizeof(arena[0])};
 	const struct segmenter *sg = r->sg;
 	struct m3u8_media m = {.independent_segments = true};
-	m.version = sg->kind == SEG_TS ? (o->ll ? 6 : 3) : (o->skip ? 9 : 6);
-	m.target_us = (seg_target_duration_us(sg) + 999999) / 1000000 * 1000000;
+	m.version = o->skip ? 9 : sg->kind == SEG_TS && !o->ll ? 3 : 6;
+	/* Nearest second, as EXTINF durations are compared rounded: 2.005 s
+	 * segments keep a target of 2 (it must not change mid-stream). */
+	m.target_us = (seg_target_duration_us(sg) + 500000) / 1000000 * 1000000;
 	m.ended = sg->ended;
 	uint64_t first = r->first_msn;
 	uint64_t end = r->started ? r->cur_msn : first; /* complete: [first, end) */

@@ -36,8 +36,9 @@ struct seg_segment {
 	struct seg_part parts[SEG_MAX_PARTS];
 	unsigned nparts;
 	struct wbuf *data; /* all parts joined, once complete */
-	/* media time in the rendition's timescale (DASH timeline) */
+			   /* media time in the rendition's timescale (DASH timeline) */
 	uint64_t t_start, t_dur;
+	bool used; /* holds segment msn (slots start empty) */
 };
 
 struct segmenter;
@@ -55,6 +56,7 @@ struct seg_rend {
 	uint64_t first_msn;                  /* oldest kept */
 	uint64_t cur_msn;                    /* the one in progress */
 	bool started;                        /* cur_msn has begun */
+	bool ever_started;                   /* some segment has begun (first_msn is valid) */
 	bool next_discontinuity;
 	/* part in progress */
 	struct frame **pend;
@@ -89,6 +91,10 @@ struct segmenter {
 	struct seg_waiter *waiters;
 	unsigned refs;
 	int64_t ast_ms; /* DASH availabilityStartTime, fixed once known */
+	/* PROGRAM-DATE-TIME follows media time from one anchor, so the dates
+	 * of consecutive segments differ by exactly their durations. */
+	bool have_anchor;
+	int64_t anchor_unix_ms, anchor_media_us;
 };
 
 /* segmenter.c */

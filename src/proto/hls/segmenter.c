@@ -35,10 +35,10 @@ static struct hub_stream *stream_of(struct segmenter *sg)
 
 struct seg_segment *seg_segment(struct seg_rend *r, uint64_t msn)
 {
-	if (!r->started || msn < r->first_msn || msn > r->cur_msn)
+	if (!r->ever_started || msn < r->first_msn || msn > r->cur_msn)
 		return NULL;
 	struct seg_segment *s = &r->segs[msn % SEG_WINDOW];
-	return s->msn == msn ? s : NULL;
+	return s->used && s->msn == msn ? s : NULL;
 }
 
 static void segment_clear(struct seg_segment *s)
@@ -92,17 +92,21 @@ static int end_part(struct seg_rend *r, int64_t end_us)
 	int rc = seg_pack_part(r, r->pend, r->npend, end_us, &wb, &t0, &td);
 	bool indep = !is_video(r->sg, (unsigned)r->drive) || (r->pend[0]->flags & FRAME_KEY);
 	pend_clear(r);
+	if (rc == -EAGAIN)
+		return 0; /* all frames dropped: no part */
 	if (rc < 0)
 		return rc;
 	struct seg_part *p = &s->parts[s->nparts++];
 	p->start_us = r->part_start_us;
 	p->dur_us = end_us - r->part_start_us;
+	if (r->sg->kind == SEG_CMAF && r->timescale)
+		p->dur_us = (int64_t)(td * 1000000 / r->timescale);
 	p->independent = indep;
 	p->data = wb;
 	if (s->nparts == 1)
 		s->t_start = t0;
 	s->t_dur += td;
-	s->dur_us = end_us - s->start_us;
+	s->dur_us += p->dur_us;
 	r->part_start_us = end_us;
 	return 0;
 }
@@ -132,17 +136,24 @@ static void begin_segment(struct seg_rend *r, uint64_t msn, const struct frame *
 	struct seg_segment *s = &r->segs[msn % SEG_WINDOW];
 	segment_clear(s);
 	s->msn = msn;
+	s->used = true;
 	s->start_us = f->dts_us;
-	s->pdt_ms = unix_ms_of(f);
+	struct segmenter *sg = r->sg;
+	if (!sg->have_anchor) {
+		sg->anchor_unix_ms = unix_ms_of(f);
+		sg->anchor_media_us = f->dts_us;
+		sg->have_anchor = true;
+	}
+	s->pdt_ms = sg->anchor_unix_ms + (f->dts_us - sg->anchor_media_us) / 1000;
 	s->discontinuity = r->next_discontinuity;
 	s->init_gen = r->init_gen;
 	r->next_discontinuity = false;
 	if (msn >= SEG_WINDOW && r->first_msn < msn - SEG_WINDOW + 1)
 		r->first_msn = msn - SEG_WINDOW + 1;
-	if (!r->started)
+	if (!r->ever_started)
 		r->first_msn = msn;
 	r->cur_msn = msn;
-	r->started = true;
+	r->started = r->ever_started = true;
 	r->part_start_us = f->dts_us;
 	if (!r->follower) {
 		r->sg->boundary_us[msn % SEG_WINDOW] = f->dts_us;
@@ -378,7 +389,10 @@ struct segmenter *seg_get(struct hub_stream *s, enum seg_kind kind, uint64_t mas
 	if (all)
 		all->prev = sg;
 	all = sg;
-	struct hub_reader_opts o = {.track_mask = mask};
+	/* From the oldest keyframe, so the first playlist already has
+	 * segments; never skipped ahead: the segmenter keeps up or nothing does. */
+	struct hub_reader_opts o = {
+	    .track_mask = mask, .from_oldest = true, .max_lag_ms = 24 * 3600 * 1000};
 	sg->r = hub_reader_new(s, &o, on_wake, sg);
 	if (!sg->r || build_rends(sg, s) < 0) {
 		seg_free(sg);

@@ -12,13 +12,16 @@
 #include "core/streamname.h"
 #include "format/flv.h"
 
-#define BATCH_ARENA (64 * 1024)
-#define BATCH_IOV   1024
-#define BATCH_REFS  128
+/* Header arenas are sized to their use: most batches hold a few frames
+ * (tens of header bytes each); a 64 KiB arena per write cost more in
+ * malloc/page faults than the rest of the send path. */
+#define BATCH_ARENA_MIN 2048
+#define BATCH_IOV       1024
+#define BATCH_REFS      128
 
 struct batch {
 	uint8_t *arena; /* chunk headers, body prefixes, small bodies */
-	size_t used;
+	size_t used, cap;
 	size_t bytes; /* wire bytes in the batch */
 	uv_buf_t iov[BATCH_IOV];
 	unsigned niov;
@@ -37,7 +40,7 @@ static int batch_flush(struct rtmp_conn *c, struct batch *b)
 		free(b->arena);
 	}
 	b->arena = NULL;
-	b->used = b->bytes = b->niov = b->nrefs = 0;
+	b->used = b->cap = b->bytes = b->niov = b->nrefs = 0;
 	c->info.down_bytes = c->out.total;
 	return rc;
 }
@@ -50,16 +53,19 @@ static int batch_message(struct rtmp_conn *c, struct batch *b, uint8_t type, uin
 {
 	size_t need = plen + 32 + 5 * ((plen + len) / c->wr.chunk_size + 2);
 	unsigned need_iov = 2 * ((unsigned)((plen + len) / c->wr.chunk_size) + 2) + 2;
-	if (need > BATCH_ARENA || need_iov > BATCH_IOV)
+	if (need_iov > BATCH_IOV)
 		return -EMSGSIZE;
-	if (b->arena && (b->used + need > BATCH_ARENA || b->niov + need_iov > BATCH_IOV ||
-			 b->nrefs == BATCH_REFS)) {
+	if (b->arena &&
+	    (b->used + need > b->cap || b->niov + need_iov > BATCH_IOV || b->nrefs == BATCH_REFS)) {
 		int rc = batch_flush(c, b);
 		if (rc)
 			return rc;
 	}
-	if (!b->arena && !(b->arena = malloc(BATCH_ARENA)))
-		return -ENOMEM;
+	if (!b->arena) {
+		b->cap = need > BATCH_ARENA_MIN ? need : BATCH_ARENA_MIN;
+		if (!(b->arena = malloc(b->cap)))
+			return -ENOMEM;
+	}
 	uint8_t *pre = b->arena + b->used;
 	memcpy(pre, prefix, plen);
 	b->used += plen;
@@ -68,7 +74,7 @@ static int batch_message(struct rtmp_conn *c, struct batch *b, uint8_t type, uin
 	size_t hused = 0;
 	struct iovec iov[BATCH_IOV];
 	int n = rtmp_chunk_write_iov(&c->wr, csid, type, c->play_msid, ts, body, len ? 2 : 1,
-				     b->arena + b->used, BATCH_ARENA - b->used, &hused, iov,
+				     b->arena + b->used, b->cap - b->used, &hused, iov,
 				     BATCH_IOV - b->niov);
 	if (n < 0)
 		return n;
@@ -172,7 +178,9 @@ static void stream_ended(struct rtmp_conn *c)
 
 void rtmp_play_pump(struct rtmp_conn *c)
 {
-	struct batch b = {0};
+	struct batch b; /* not zeroed: 17 KB per pump; batch_flush resets the counters */
+	b.arena = NULL;
+	b.used = b.cap = b.bytes = b.niov = b.nrefs = 0;
 	int rc = 0;
 	while (c->reader && c->out.queued + b.bytes < RTMP_OUT_BUDGET) {
 		struct frame *f;

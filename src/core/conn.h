@@ -24,6 +24,10 @@ struct conn_info {
 	int64_t conntime_s;  /* unix seconds at connect */
 	uint64_t down_bytes; /* bytes sent to the peer */
 	uint64_t up_bytes;   /* bytes received from the peer */
+	/* Packet counters of packet-based transports (SRT; 0 elsewhere):
+	 * data packets sent (retransmissions included), packets lost in
+	 * either direction, packets retransmitted. */
+	uint64_t pkt_sent, pkt_lost, pkt_retrans;
 	/* Closes the connection (shutdown, API kick). Set by the protocol. */
 	void (*kill)(struct conn_info *c);
 	struct conn_info *next, *prev;

@@ -8,6 +8,11 @@
 extern const struct driver http_driver;
 extern const struct driver rtmp_driver;
 extern const struct driver flv_driver;
+extern const struct driver mp4_driver;
+extern const struct driver mp4ws_driver;
+extern const struct driver httpts_driver;
+extern const struct driver aac_driver;
+extern const struct driver mp3_driver;
 extern const struct driver push_input_driver;
 extern const struct driver hls_driver;
 extern const struct driver cmaf_driver;
@@ -21,6 +26,12 @@ const struct driver *const driver_registry[] = {
 	&hls_driver,
 	&cmaf_driver,
 	&dash_driver,
+	/* suffix routes (*.ts, *.mp4): after the prefix routes of HLS/CMAF */
+	&mp4_driver,
+	&mp4ws_driver,
+	&httpts_driver,
+	&aac_driver,
+	&mp3_driver,
 	&push_input_driver,
 	NULL,
 };

@@ -1,5 +1,8 @@
 /* Progressive HTTP-FLV output: GET /<stream>.flv streams the live stream
- * from its newest keyframe as an FLV file. Timestamps start at 0. */
+ * from its newest keyframe as an FLV file. Timestamps start at 0.
+ * FLV carries one video and one audio track: ?video=&audio= select them
+ * (the first selected track of each type is used); a type not asked for
+ * gets its first track. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +11,9 @@
 #include "core/log.h"
 #include "core/streamname.h"
 #include "format/flv.h"
+#include "core/url.h"
 #include "hub/hub.h"
+#include "media/selector.h"
 #include "proto/http/outputs.h"
 
 #define FLV_BUDGET (256 * 1024)
@@ -22,7 +27,10 @@ struct flv_viewer {
 	uint32_t sent_gen[HUB_MAX_TRACKS];
 	int64_t base_us;
 	bool based;
-	int vtrack, atrack; /* the tracks FLV carries, -1 until known */
+	int vtrack, atrack; /* the tracks FLV carries, -1 = none */
+	bool lazy;          /* no selector: first tracks, known at the first frame */
+	bool busy;          /* inside pump: on_close defers the free */
+	bool gone;          /* the connection closed while busy */
 };
 
 static void free_viewer(struct flv_viewer *v)
@@ -111,24 +119,26 @@ static int put_frame(struct flv_viewer *v, struct batch *b, const struct track *
 	return 0;
 }
 
-static const struct track *first_of(struct hub_stream *s, enum track_type type, int *idx)
+/* First track of `type` among mask, or -1. */
+static int first_in(struct hub_stream *s, enum track_type type, uint64_t mask)
 {
-	for (unsigned i = 0; i < hub_stream_track_count(s); i++) {
+	for (unsigned i = 0; i < hub_stream_track_count(s) && i < 64; i++) {
 		const struct track *t = hub_stream_track(s, i);
-		if (t && t->type == type) {
-			*idx = (int)i;
-			return t;
-		}
+		if (t && t->type == type && (mask & (1ull << i)))
+			return (int)i;
 	}
-	*idx = -1;
-	return NULL;
+	return -1;
 }
 
 static int start_file(struct flv_viewer *v, struct batch *b)
 {
 	struct hub_stream *s = hub_reader_stream(v->r);
-	const struct track *vt = first_of(s, TRACK_VIDEO, &v->vtrack);
-	const struct track *at = first_of(s, TRACK_AUDIO, &v->atrack);
+	if (v->lazy) {
+		v->vtrack = first_in(s, TRACK_VIDEO, UINT64_MAX);
+		v->atrack = first_in(s, TRACK_AUDIO, UINT64_MAX);
+	}
+	const struct track *vt = v->vtrack < 0 ? NULL : hub_stream_track(s, (unsigned)v->vtrack);
+	const struct track *at = v->atrack < 0 ? NULL : hub_stream_track(s, (unsigned)v->atrack);
 	struct bytes hdr = {0}, meta = {0};
 	int rc = flv_file_header(&hdr, vt != NULL, at != NULL);
 	rc = rc ?: room(v, b, hdr.len, 1);
@@ -177,6 +187,7 @@ static void pump(struct flv_viewer *v)
 {
 	struct batch b = {0};
 	int rc = 0;
+	v->busy = true;
 	while (http_stream_queued(v->c) + b.bytes < FLV_BUDGET) {
 		struct frame *f;
 		rc = hub_reader_next(v->r, &f);
@@ -188,6 +199,11 @@ static void pump(struct flv_viewer *v)
 			break;
 	}
 	int frc = flush(v, &b);
+	v->busy = false;
+	if (v->gone) { /* a failed write closed the connection meanwhile */
+		free_viewer(v);
+		return;
+	}
 	if (rc == 0 && frc == 0)
 		return;
 	struct http_conn *c = v->c;
@@ -210,7 +226,39 @@ static void on_drain(void *arg)
 }
 static void on_close(void *arg)
 {
-	free_viewer(arg);
+	struct flv_viewer *v = arg;
+	if (v->busy)
+		v->gone = true;
+	else
+		free_viewer(v);
+}
+
+/* Picks the video and audio track from ?video=&audio=. 0, or -EINVAL
+ * with the reason in err. */
+static int select_tracks(struct hub_stream *s, const char *query, struct flv_viewer *v, char *err,
+			 size_t errlen)
+{
+	const struct track *tracks[HUB_MAX_TRACKS] = {0};
+	unsigned n = hub_stream_track_count(s);
+	n = n < HUB_MAX_TRACKS ? n : HUB_MAX_TRACKS;
+	for (unsigned i = 0; i < n; i++)
+		tracks[i] = hub_stream_track(s, i);
+	uint64_t mask;
+	if (selector_from_query(query, tracks, n, &mask, err, errlen))
+		return -EINVAL;
+	char val[8];
+	int len = query_get(query, "video", val, sizeof(val));
+	bool vdef = len == -ENOENT || len == 0;
+	len = query_get(query, "audio", val, sizeof(val));
+	bool adef = len == -ENOENT || len == 0;
+	v->vtrack = first_in(s, TRACK_VIDEO, vdef ? UINT64_MAX : mask);
+	v->atrack = first_in(s, TRACK_AUDIO, adef ? UINT64_MAX : mask);
+	v->lazy = vdef && adef;
+	if (!v->lazy && v->vtrack < 0 && v->atrack < 0) {
+		snprintf(err, errlen, "no track matches the selection");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static int flv_handler(struct http_conn *c, struct http_request *req, const struct server_env *env)
@@ -223,6 +271,10 @@ static int flv_handler(struct http_conn *c, struct http_request *req, const stru
 	struct hub_stream *s = hub_find(env->hub, name);
 	if (!s || hub_stream_state(s) != STREAM_READY)
 		return http_respond_error(c, 404, "Stream is offline");
+	struct flv_viewer sel;
+	char err[96];
+	if (select_tracks(s, req->query, &sel, err, sizeof(err)))
+		return http_respond_error(c, 400, err);
 	struct conn_info *ci = http_conn_info(c);
 	snprintf(ci->stream, sizeof(ci->stream), "%s", name);
 	ci->protocol = "FLV";
@@ -231,14 +283,22 @@ static int flv_handler(struct http_conn *c, struct http_request *req, const stru
 		return rc < 0 ? rc : 0;
 	ci->role = CONN_VIEWER;
 	struct flv_viewer *v = calloc(1, sizeof(*v));
-	if (!v || !(v->r = hub_reader_new(s, NULL, on_wake, v))) {
+	struct hub_reader_opts o = {0}; /* lazy: every track, chosen at the first frame */
+	if (!sel.lazy && sel.vtrack >= 0)
+		o.track_mask |= 1ull << sel.vtrack;
+	if (!sel.lazy && sel.atrack >= 0)
+		o.track_mask |= 1ull << sel.atrack;
+	if (!v || !(v->r = hub_reader_new(s, &o, on_wake, v))) {
 		free(v);
 		http_stream_end(c);
 		return 0;
 	}
 	v->c = c;
-	v->vtrack = v->atrack = -1;
-	LOGF(LOG_INFO, name, "HTTP-FLV viewer %s", http_conn_peer(c));
+	v->vtrack = sel.vtrack;
+	v->atrack = sel.atrack;
+	v->lazy = sel.lazy;
+	LOGF(LOG_INFO, name, "HTTP-FLV viewer %s, video track %d, audio track %d",
+	     http_conn_peer(c), v->vtrack, v->atrack);
 	http_stream_set_callbacks(c, on_drain, on_close, v);
 	pump(v);
 	return 0;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "core/conn.h"
@@ -75,6 +76,24 @@ void http_stream_end(struct http_conn *c);
  * away (after which c must not be used). */
 void http_stream_set_callbacks(struct http_conn *c, void (*on_drain)(void *arg),
 			       void (*on_close)(void *arg), void *arg);
+
+/* ---- protocol upgrade (WebSocket) ---- */
+/* Answers the current request with "101 Switching Protocols" plus
+ * extra_headers (complete "Name: value\r\n" lines: Upgrade, Connection,
+ * Sec-WebSocket-Accept, ...; may be NULL) and switches the connection to
+ * raw mode for good: nothing more is parsed as HTTP, and every byte the
+ * peer sends goes to on_data(arg, p, len) (p valid during the call only).
+ * Bytes that followed the request head are delivered first, right after
+ * the handler returns. The connection is then a streaming response
+ * without chunking: write with http_stream_write, finish with
+ * http_stream_end (closes once the queued bytes are out), and set
+ * on_drain/on_close with http_stream_set_callbacks using the same arg
+ * (the connection keeps one). on_data may call http_stream_end. The idle
+ * timeout no longer applies; a peer that stops reading is closed after the
+ * stall timeout. Only from a handler, not for HEAD. 0, or -EINVAL (wrong
+ * state, HEAD), -ENOMEM, -EPIPE (nothing was switched then). */
+int http_upgrade(struct http_conn *c, const char *extra_headers,
+		 void (*on_data)(void *arg, const uint8_t *p, size_t len), void *arg);
 
 /* ---- about the connection ---- */
 struct conn_info *http_conn_info(struct http_conn *c);

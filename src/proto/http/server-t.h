@@ -60,6 +60,8 @@ struct http_conn {
 	uint64_t last_activity_ms;
 	void (*on_drain)(void *arg);
 	void (*on_close)(void *arg);
+	/* raw mode after http_upgrade: received bytes go here (arg: cb_arg) */
+	void (*on_data)(void *arg, const uint8_t *p, size_t len);
 	void *cb_arg;
 	void *userdata;
 	char local_host[64];

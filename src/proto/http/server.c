@@ -91,6 +91,18 @@ static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 
 static void process(struct http_conn *c);
 
+/* Raw mode (after http_upgrade): hands everything buffered to on_data.
+ * on_data may end or close the connection; c stays allocated until the
+ * handles' close callbacks, so resetting the buffer afterwards is safe. */
+static void raw_deliver(struct http_conn *c)
+{
+	if (!c->in.len || !c->on_data || c->state != HC_STREAMING)
+		return;
+	size_t n = c->in.len;
+	c->in.len = 0;
+	c->on_data(c->cb_arg, c->in.data, n);
+}
+
 static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
 	struct http_conn *c = st->data;
@@ -107,6 +119,10 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 	c->last_activity_ms = now_ms(c);
 	if (c->close_after_write) {
 		c->in.len = 0; /* answered already; ignore the rest */
+		return;
+	}
+	if (c->on_data) {
+		raw_deliver(c);
 		return;
 	}
 	if (c->state == HC_STREAMING || c->state == HC_DEFERRED) {
@@ -231,6 +247,7 @@ void http_conn_close(struct http_conn *c, const char *why)
 		c->next->prev = c->prev;
 	c->next = c->prev = NULL;
 	conn_unregister(&c->info);
+	c->on_data = NULL;
 	if (c->on_close) {
 		void (*cb)(void *) = c->on_close;
 		c->on_close = NULL;
@@ -367,8 +384,13 @@ static void process(struct http_conn *c)
 		free(copy);
 		if (rc < 0 && c->state == HC_READING && !c->out.queued)
 			http_respond_error(c, 500, NULL);
-		if (c->state != HC_READING)
-			return; /* streaming, deferred or closing */
+		if (c->state != HC_READING) {
+			if (c->on_data) { /* upgraded: the rest is the new protocol's */
+				finish_request(c);
+				raw_deliver(c);
+			}
+			return; /* streaming, deferred, upgraded or closing */
+		}
 		finish_request(c);
 		if (!c->keep_alive)
 			c->close_after_write = true;
@@ -382,8 +404,34 @@ void http_conn_resume(struct http_conn *c)
 	c->state = HC_READING;
 	finish_request(c);
 	c->on_drain = c->on_close = NULL;
+	c->on_data = NULL;
 	c->last_activity_ms = now_ms(c);
 	process(c);
+}
+
+int http_upgrade(struct http_conn *c, const char *extra_headers,
+		 void (*on_data)(void *arg, const uint8_t *p, size_t len), void *arg)
+{
+	if (c->state != HC_READING || c->head_only || c->close_after_write || !on_data)
+		return -EINVAL;
+	struct bytes h = {0};
+	if (bytes_printf(
+		&h, "HTTP/1.1 101 Switching Protocols\r\nServer: weir/" WEIR_VERSION "\r\n%s\r\n",
+		extra_headers ? extra_headers : "")) {
+		bytes_free(&h);
+		return -ENOMEM;
+	}
+	uv_buf_t b = uv_buf_init((char *)h.data, (unsigned)h.len);
+	int rc = netout_write(&c->out, &b, 1, NULL, 0, h.data); /* takes h.data */
+	if (rc)
+		return rc;
+	c->info.down_bytes = c->out.total;
+	c->state = HC_STREAMING;
+	c->chunked_out = false;
+	c->keep_alive = false;
+	c->on_data = on_data;
+	c->cb_arg = arg;
+	return 0;
 }
 
 struct conn_info *http_conn_info(struct http_conn *c)

@@ -17,6 +17,7 @@ extern const struct driver push_input_driver;
 extern const struct driver hls_driver;
 extern const struct driver cmaf_driver;
 extern const struct driver dash_driver;
+extern const struct driver player_driver;
 
 /* clang-format off */
 const struct driver *const driver_registry[] = {
@@ -26,6 +27,7 @@ const struct driver *const driver_registry[] = {
 	&hls_driver,
 	&cmaf_driver,
 	&dash_driver,
+	&player_driver,
 	/* suffix routes (*.ts, *.mp4): after the prefix routes of HLS/CMAF */
 	&mp4_driver,
 	&mp4ws_driver,

@@ -18,6 +18,9 @@ extern const struct driver hls_driver;
 extern const struct driver cmaf_driver;
 extern const struct driver dash_driver;
 extern const struct driver player_driver;
+extern const struct driver srt_listener_driver;
+extern const struct driver srt_input_driver;
+extern const struct driver srt_push_driver;
 
 /* clang-format off */
 const struct driver *const driver_registry[] = {
@@ -35,6 +38,9 @@ const struct driver *const driver_registry[] = {
 	&aac_driver,
 	&mp3_driver,
 	&push_input_driver,
+	&srt_listener_driver,
+	&srt_input_driver,
+	&srt_push_driver,
 	NULL,
 };
 /* clang-format on */

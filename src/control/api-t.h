@@ -1,4 +1,4 @@
-/* Private to the API files (api.c, api_config.c, api_status.c): the state
+/* Private to the API files (api.c, api_config.c, api_status.c, api_push.c): the state
  * of one request while its commands run, and the command handlers. */
 #ifndef WEIR_CONTROL_API_T_H
 #define WEIR_CONTROL_API_T_H
@@ -44,6 +44,15 @@ int api_cmd_deletestream(struct api_run *run, const json_t *arg);
 int api_cmd_addprotocol(struct api_run *run, const json_t *arg);
 int api_cmd_deleteprotocol(struct api_run *run, const json_t *arg);
 int api_cmd_updateprotocol(struct api_run *run, const json_t *arg);
+
+/* api_push.c: pushes and auto-push rules (answers documented there). */
+int api_cmd_push_start(struct api_run *run, const json_t *arg);
+int api_cmd_push_stop(struct api_run *run, const json_t *arg);
+int api_cmd_push_list(struct api_run *run, const json_t *arg);
+int api_cmd_push_auto_add(struct api_run *run, const json_t *arg);
+int api_cmd_push_auto_remove(struct api_run *run, const json_t *arg);
+int api_cmd_push_auto_list(struct api_run *run, const json_t *arg);
+int api_cmd_push_settings(struct api_run *run, const json_t *arg);
 
 /* api_status.c: read-only commands and answer sections. */
 int api_cmd_capabilities(struct api_run *run, const json_t *arg);

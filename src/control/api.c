@@ -13,14 +13,16 @@
 #include "control/api-t.h"
 #include "control/auth.h"
 #include "control/config.h"
+#include "control/inputs.h"
 #include "control/listeners.h"
 #include "core/conn.h"
 #include "core/log.h"
 #include "core/url.h"
 
 /* Commands run in this order whatever the request's order (as MistServer
- * does): config changes first, then stream changes, then reads. A NULL
- * handler is a known name answered at the end of the request. */
+ * does): config changes first, then stream changes, then pushes (changes
+ * before their lists), then reads. A NULL handler is a known name
+ * answered at the end of the request. */
 static const struct {
 	const char *name;
 	api_cmd_fn fn;
@@ -32,6 +34,13 @@ static const struct {
     {"addprotocol", api_cmd_addprotocol},
     {"deleteprotocol", api_cmd_deleteprotocol},
     {"updateprotocol", api_cmd_updateprotocol},
+    {"push_settings", api_cmd_push_settings},
+    {"push_auto_add", api_cmd_push_auto_add},
+    {"push_auto_remove", api_cmd_push_auto_remove},
+    {"push_start", api_cmd_push_start},
+    {"push_stop", api_cmd_push_stop},
+    {"push_list", api_cmd_push_list},
+    {"push_auto_list", api_cmd_push_auto_list},
     {"capabilities", api_cmd_capabilities},
     {"version", api_cmd_version},
     {"active_streams", api_cmd_active_streams},
@@ -108,6 +117,8 @@ void api_apply(struct api_ctx *ctx, bool retry_failed)
 		    ctx->listeners,
 		    json_object_get(json_object_get(ctx->config, "config"), "protocols"),
 		    retry_failed);
+	if (ctx->inputs)
+		inputs_apply(ctx->inputs);
 }
 
 int api_save(struct api_ctx *ctx)
@@ -242,7 +253,9 @@ static void answer_streams(struct api_run *run)
 		if (!json_is_object(only))
 			only = none = json_object();
 	}
-	json_object_set_new(run->resp, "streams", api_streams_answer(run->ctx, only));
+	json_t *streams = api_streams_answer(run->ctx, only);
+	inputs_annotate(run->ctx->inputs, streams);
+	json_object_set_new(run->resp, "streams", streams);
 	json_decref(none);
 }
 

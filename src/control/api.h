@@ -18,6 +18,8 @@
 struct hub;
 struct auth;
 struct listeners;
+struct inputs;
+struct pushes;
 
 struct api_ctx {
 	json_t *config;              /* current validated config root (owned) */
@@ -25,6 +27,8 @@ struct api_ctx {
 	struct hub *hub;             /* NULL: no live streams */
 	struct auth *auth;           /* required */
 	struct listeners *listeners; /* NULL: protocols are only stored */
+	struct inputs *inputs;       /* NULL: no pull inputs (no annotations) */
+	struct pushes *pushes;       /* NULL: push commands answer an error */
 	int debug_override;          /* CLI -d, or -1 */
 	/* Persists ctx->config (e.g. queued to a worker thread). NULL: a
 	 * synchronous config_save to config_path. 0 or -errno. */
@@ -54,7 +58,8 @@ int api_handle_http(struct api_ctx *ctx, const char *path, const char *query, co
 		    const char **content_type);
 
 /* Applies ctx->config to the running server: listeners (retry_failed as
- * in listeners_apply) and the log level (unless debug_override >= 0). */
+ * in listeners_apply), pull inputs (inputs_apply) and the log level
+ * (unless debug_override >= 0). */
 void api_apply(struct api_ctx *ctx, bool retry_failed);
 
 /* Persists ctx->config through ctx->save (or synchronously). Logs and

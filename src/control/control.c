@@ -1,7 +1,8 @@
 /* The control plane's lifecycle and glue: config load/reload, the API
- * HTTP server ("/api", "/api2"), the listener manager, the hub policy,
- * and config saves on libuv's thread pool (fsync must not stall the I/O
- * loop; saves are coalesced so the newest config always wins). */
+ * HTTP server ("/api", "/api2"), the listener manager, the input and push
+ * managers, the hub policy, and config saves on libuv's thread pool
+ * (fsync must not stall the I/O loop; saves are coalesced so the newest
+ * config always wins). */
 #include "control/control.h"
 
 #include <arpa/inet.h>
@@ -14,8 +15,10 @@
 #include "control/api.h"
 #include "control/auth.h"
 #include "control/config.h"
+#include "control/inputs.h"
 #include "control/listeners.h"
 #include "control/policy.h"
+#include "control/pushes.h"
 #include "core/log.h"
 #include "hub/hub.h"
 #include "proto/http/http.h"
@@ -113,6 +116,9 @@ struct control {
 	struct server_env env;
 	struct http_server *http;
 	struct listeners *listeners;
+	struct inputs *inputs;
+	struct pushes *pushes;
+	struct policy_env policy; /* the hub policy's context: lives here */
 	struct saver *saver;
 	char *path;
 	bool shut;
@@ -238,6 +244,50 @@ static int start_api(struct control *c, const struct control_opts *o, char *err,
 	return 0;
 }
 
+/* hub_policy.stream_wanted: a viewer wants a stream that is not live. */
+static void control_wanted(void *arg, const char *name)
+{
+	struct control *c = arg;
+	inputs_want(c->inputs, name);
+}
+
+/* A push was started on a stream that is not live: ask for it like a
+ * viewer would (boots an on-demand input). */
+static void push_wants(void *arg, const char *name)
+{
+	struct control *c = arg;
+	if (c->hub && !c->shut)
+		hub_want(c->hub, name);
+}
+
+/* The input and push managers (only with a hub: they run its streams). */
+static int start_managers(struct control *c)
+{
+	if (!c->hub)
+		return 0;
+	struct inputs_env ie = {
+	    .loop = c->loop,
+	    .hub = c->hub,
+	    .rootp = &c->api.config,
+	    .lookup = driver_for_url,
+	};
+	struct pushes_env pe = {
+	    .loop = c->loop,
+	    .hub = c->hub,
+	    .rootp = &c->api.config,
+	    .lookup = driver_for_url,
+	    .want = push_wants,
+	    .want_arg = c,
+	};
+	c->inputs = inputs_new(&ie);
+	c->pushes = pushes_new(&pe);
+	if (!c->inputs || !c->pushes)
+		return -ENOMEM;
+	c->api.inputs = c->inputs;
+	c->api.pushes = c->pushes;
+	return 0;
+}
+
 int control_new(uv_loop_t *loop, struct hub *hub, const struct control_opts *o,
 		struct control **out, char *err, size_t errlen)
 {
@@ -273,12 +323,14 @@ int control_new(uv_loop_t *loop, struct hub *hub, const struct control_opts *o,
 		goto fail;
 	c->env = (struct server_env){.loop = loop, .hub = hub, .control = c};
 	rc = -ENOMEM;
-	if (!(c->listeners = listeners_new(&c->env)))
+	if (!(c->listeners = listeners_new(&c->env)) || start_managers(c) < 0)
 		goto fail;
 	c->api.listeners = c->listeners;
-	api_apply(&c->api, true);
+	api_apply(&c->api, true); /* always_on inputs start on the next loop iteration */
 	if (hub) {
-		struct hub_policy p = policy_make(&c->api.config);
+		c->policy = (struct policy_env){
+		    .rootp = &c->api.config, .wanted = control_wanted, .arg = c};
+		struct hub_policy p = policy_make_env(&c->policy);
 		hub_set_policy(hub, &p);
 	}
 	*out = c;
@@ -337,6 +389,8 @@ void control_shutdown(struct control *c)
 		struct hub_policy closed = {0}; /* no publish_check: every push refused */
 		hub_set_policy(c->hub, &closed);
 	}
+	pushes_shutdown(c->pushes); /* readers first, then the inputs they read */
+	inputs_shutdown(c->inputs);
 	if (c->listeners)
 		listeners_stop_all(c->listeners);
 	if (c->http)
@@ -350,6 +404,8 @@ void control_free(struct control *c)
 		return;
 	control_shutdown(c);
 	listeners_free(c->listeners);
+	pushes_free(c->pushes);
+	inputs_free(c->inputs);
 	auth_free(c->api.auth);
 	json_decref(c->api.config);
 	if (c->saver && c->saver->busy)

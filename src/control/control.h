@@ -29,7 +29,7 @@ int control_new(uv_loop_t *loop, struct hub *hub, const struct control_opts *o,
 /* SIGHUP: re-reads the file; if invalid, logs the error (key named) and
  * keeps running with the current config. 0 or -errno. */
 int control_reload(struct control *c);
-/* Stops all listeners and the API; the loop can then end. */
+/* Stops all pushes, inputs, listeners and the API; the loop can then end. */
 void control_shutdown(struct control *c);
 void control_free(struct control *c);
 

@@ -5,7 +5,9 @@
  *   push://@password             anyone with the password
  *   push://host,...@password     an allowed address or the password
  * Host names other than "localhost" are not resolved: the check runs on
- * the I/O loop, which must not block on DNS. */
+ * the I/O loop, which must not block on DNS. Inputs the control plane
+ * started (req->internal, pull sources such as srt://) skip all that: they
+ * publish under the name they were started for, if its source pulls. */
 #include "control/policy.h"
 
 #include <arpa/inet.h>
@@ -157,11 +159,32 @@ static void fill_opts(const json_t *st, struct hub_stream_opts *opts)
 	    json_is_integer(seg) && json_integer_value(seg) > 0 ? json_integer_value(seg) : 0;
 }
 
+/* Source check of a publish request: encoders need a push:// source (and
+ * its host list or password); inputs the control plane started itself
+ * (req->internal) need a pull source, i.e. anything but push://. */
+static int check_source(const char *src, const struct hub_publish_req *req, const char *base,
+			char *why, size_t why_len)
+{
+	bool push = src && strncmp(src, PUSH_PREFIX, strlen(PUSH_PREFIX)) == 0;
+	if (req->internal && (!src || push)) {
+		snprintf(why, why_len, "stream %s has no pull source", base);
+		return -EACCES;
+	}
+	if (req->internal)
+		return 0;
+	if (!push) {
+		snprintf(why, why_len, "stream %s does not accept pushes", base);
+		return -EACCES;
+	}
+	return check_push_spec(src + strlen(PUSH_PREFIX), req, base, why, why_len);
+}
+
 int policy_check(const json_t *root, const struct hub_publish_req *req, char *name_out,
 		 size_t name_len, struct hub_stream_opts *opts, char *why, size_t why_len)
 {
 	char name[STREAMNAME_MAX + 1], base[STREAMNAME_MAX + 1];
-	if (streamname_sanitize(req->name ? req->name : "", name, sizeof(name)) < 0) {
+	if (streamname_sanitize(req->name ? req->name : "", name, sizeof(name)) < 0 ||
+	    (req->internal && strcmp(name, req->name) != 0)) {
 		snprintf(why, why_len, "invalid stream name");
 		return -ENOENT;
 	}
@@ -172,11 +195,7 @@ int policy_check(const json_t *root, const struct hub_publish_req *req, char *na
 		return -ENOENT;
 	}
 	const char *src = json_string_value(json_object_get(st, "source"));
-	if (!src || strncmp(src, PUSH_PREFIX, strlen(PUSH_PREFIX)) != 0) {
-		snprintf(why, why_len, "stream %s does not accept pushes", base);
-		return -EACCES;
-	}
-	int rc = check_push_spec(src + strlen(PUSH_PREFIX), req, base, why, why_len);
+	int rc = check_source(src, req, base, why, why_len);
 	if (rc < 0)
 		return rc;
 	if (snprintf(name_out, name_len, "%s", name) >= (int)name_len) {
@@ -214,5 +233,36 @@ struct hub_policy policy_make(json_t *const *rootp)
 	    .ctx = (void *)rootp,
 	    .publish_check = publish_check,
 	    .state_changed = state_changed,
+	};
+}
+
+static int env_publish_check(void *ctx, const struct hub_publish_req *req, char *name_out,
+			     size_t name_len, struct hub_stream_opts *opts, char *why,
+			     size_t why_len)
+{
+	const struct policy_env *env = ctx;
+	return publish_check((void *)env->rootp, req, name_out, name_len, opts, why, why_len);
+}
+
+static void env_stream_wanted(void *ctx, const char *name)
+{
+	const struct policy_env *env = ctx;
+	if (env->wanted && name)
+		env->wanted(env->arg, name);
+}
+
+static void env_state_changed(void *ctx, struct hub_stream *s, enum stream_state st)
+{
+	const struct policy_env *env = ctx;
+	state_changed((void *)env->rootp, s, st);
+}
+
+struct hub_policy policy_make_env(const struct policy_env *env)
+{
+	return (struct hub_policy){
+	    .ctx = (void *)env,
+	    .publish_check = env_publish_check,
+	    .stream_wanted = env_stream_wanted,
+	    .state_changed = env_state_changed,
 	};
 }

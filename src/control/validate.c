@@ -64,9 +64,16 @@ static const struct vrule account_rules[] = {
 };
 
 static const struct vrule root_rules[] = {
-    {"config", VK_OBJECT, false, 0, 0},
-    {"streams", VK_OBJECT, false, 0, 0},
-    {"account", VK_OBJECT, false, 0, 0},
+    {"config", VK_OBJECT, false, 0, 0},        {"streams", VK_OBJECT, false, 0, 0},
+    {"account", VK_OBJECT, false, 0, 0},       {"autopushes", VK_ARRAY, false, 0, 0},
+    {"push_settings", VK_OBJECT, false, 0, 0},
+};
+
+/* push_settings: seconds of checks before an auto-push starts, pushes
+ * started per check (0: no limit). */
+static const struct vrule push_settings_rules[] = {
+    {"wait", VK_INT, false, 0, 86400},
+    {"maxspeed", VK_INT, false, 0, LLONG_MAX},
 };
 
 #define NRULES(t) (sizeof(t) / sizeof((t)[0]))
@@ -254,6 +261,25 @@ static int validate_accounts(const json_t *accounts, char *err, size_t errlen)
 	return 0;
 }
 
+/* autopushes: MistServer 3.x rules, [stream, target, ...] each with two
+ * non-empty strings first (later members: schedule and conditions, kept). */
+static int validate_autopushes(const json_t *rules, char *err, size_t errlen)
+{
+	size_t i;
+	const json_t *r;
+	json_array_foreach(rules, i, r)
+	{
+		const char *s = json_string_value(json_array_get(r, 0));
+		const char *t = json_string_value(json_array_get(r, 1));
+		if (json_is_array(r) && s && *s && t && *t)
+			continue;
+		char key[48];
+		snprintf(key, sizeof(key), "autopushes[%zu]", i);
+		return fail(err, errlen, "", key, "expected [stream, target]");
+	}
+	return 0;
+}
+
 int config_validate(const json_t *root, char *err, size_t errlen)
 {
 	if (!json_is_object(root)) {
@@ -271,6 +297,14 @@ int config_validate(const json_t *root, char *err, size_t errlen)
 		return rc;
 	v = json_object_get(root, "account");
 	if (json_is_object(v) && (rc = validate_accounts(v, err, errlen)) < 0)
+		return rc;
+	v = json_object_get(root, "autopushes");
+	if (json_is_array(v) && (rc = validate_autopushes(v, err, errlen)) < 0)
+		return rc;
+	v = json_object_get(root, "push_settings");
+	if (json_is_object(v) &&
+	    (rc = check_rules(v, push_settings_rules, NRULES(push_settings_rules), "push_settings",
+			      err, errlen)) < 0)
 		return rc;
 	return 0;
 }

@@ -439,7 +439,7 @@ static int handle(struct http_conn *c, struct http_request *req, const struct se
 		utc(c);
 		return 0;
 	}
-	struct hub_stream *s = hub_find(env->hub, name);
+	struct hub_stream *s = hub_want(env->hub, name);
 	if (!s || hub_stream_state(s) != STREAM_READY)
 		return http_respond_error(c, 404, "Stream is offline");
 	if (!strcmp(rest, "index.m3u8") || (kind == SEG_CMAF && !strcmp(rest, "index.mpd")))

@@ -268,7 +268,7 @@ static int flv_handler(struct http_conn *c, struct http_request *req, const stru
 	char name[STREAMNAME_MAX + 1];
 	if (http_stream_from_path(req->path, "/", ".flv", name, sizeof(name)) < 0)
 		return http_respond_error(c, 400, "invalid stream name");
-	struct hub_stream *s = hub_find(env->hub, name);
+	struct hub_stream *s = hub_want(env->hub, name);
 	if (!s || hub_stream_state(s) != STREAM_READY)
 		return http_respond_error(c, 404, "Stream is offline");
 	struct flv_viewer sel;

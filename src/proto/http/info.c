@@ -172,7 +172,7 @@ int http_info_handler(struct http_conn *c, struct http_request *req, void *arg)
 		root = json_pack("{s:s}", "error", "Invalid stream name");
 		name[0] = 0;
 	} else {
-		struct hub_stream *s = hub_find(env->hub, name);
+		struct hub_stream *s = hub_want(env->hub, name);
 		if (s && hub_stream_state(s) == STREAM_READY)
 			root = stream_info(s, http_conn_host(c, req, host, sizeof(host)), name);
 		else

@@ -178,7 +178,7 @@ int prog_check(struct http_conn *c, struct http_request *req, const struct serve
 		return answer(c, 405, NULL);
 	if (http_stream_from_path(req->path, "/", suffix, out->name, sizeof(out->name)) < 0)
 		return answer(c, 400, "invalid stream name");
-	struct hub_stream *s = hub_find(env->hub, out->name);
+	struct hub_stream *s = hub_want(env->hub, out->name);
 	if (!s || hub_stream_state(s) != STREAM_READY)
 		return answer(c, 404, "Stream is offline");
 	const struct track *tracks[HUB_MAX_TRACKS] = {0};

@@ -272,7 +272,7 @@ int rtmp_play_start(struct rtmp_conn *c, uint32_t msid, const char *name)
 		return rtmp_send_status(c, msid, "error", "NetStream.Play.StreamNotFound",
 					"Invalid stream name");
 	snprintf(c->info.stream, sizeof(c->info.stream), "%s", c->play_name);
-	struct hub_stream *s = hub_find(c->hub, c->play_name);
+	struct hub_stream *s = hub_want(c->hub, c->play_name);
 	if (s && hub_stream_state(s) == STREAM_READY)
 		return attach(c, s);
 	/* Not live (yet): wait a little, as an encoder may be reconnecting. */

@@ -17,9 +17,12 @@
 #include "proto/http/outputs.h"
 
 #define FLV_BUDGET (256 * 1024)
-#define ARENA      (16 * 1024)
-#define MAX_IOV    512
-#define MAX_REFS   160
+/* Tag headers go to an arena sized to its use (small: a write holds it
+ * until the kernel has the bytes, so big arenas cost memory per viewer). */
+#define ARENA_MIN 2048
+#define ARENA_MAX (64 * 1024)
+#define MAX_IOV   512
+#define MAX_REFS  160
 
 struct flv_viewer {
 	struct http_conn *c;
@@ -41,7 +44,7 @@ static void free_viewer(struct flv_viewer *v)
 
 struct batch {
 	uint8_t *arena;
-	size_t used, bytes;
+	size_t used, cap, bytes;
 	uv_buf_t iov[MAX_IOV];
 	unsigned niov;
 	struct frame *refs[MAX_REFS];
@@ -51,7 +54,8 @@ struct batch {
 static int flush(struct flv_viewer *v, struct batch *b)
 {
 	int rc = http_stream_write(v->c, b->iov, b->niov, b->refs, b->nrefs, b->arena);
-	memset(b, 0, sizeof(*b));
+	b->arena = NULL;
+	b->used = b->cap = b->bytes = b->niov = b->nrefs = 0;
 	return rc;
 }
 
@@ -59,13 +63,16 @@ static int flush(struct flv_viewer *v, struct batch *b)
 static int room(struct flv_viewer *v, struct batch *b, size_t arena_bytes, unsigned iovs)
 {
 	if (b->arena &&
-	    (b->used + arena_bytes > ARENA || b->niov + iovs > MAX_IOV || b->nrefs == MAX_REFS)) {
+	    (b->used + arena_bytes > b->cap || b->niov + iovs > MAX_IOV || b->nrefs == MAX_REFS)) {
 		int rc = flush(v, b);
 		if (rc)
 			return rc;
 	}
-	if (!b->arena && !(b->arena = malloc(ARENA)))
-		return -ENOMEM;
+	if (!b->arena) {
+		b->cap = arena_bytes > ARENA_MIN ? arena_bytes : ARENA_MIN;
+		if (!(b->arena = malloc(b->cap)))
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -81,7 +88,7 @@ static int put_small_tag(struct flv_viewer *v, struct batch *b, unsigned type, u
 			 const struct bytes *body)
 {
 	size_t n = FLV_TAG_HEADER_LEN + body->len + 4;
-	if (n > ARENA)
+	if (n > ARENA_MAX)
 		return -EMSGSIZE;
 	int rc = room(v, b, n, 1);
 	if (rc)
@@ -185,7 +192,9 @@ static int put(struct flv_viewer *v, struct batch *b, struct frame *f)
 
 static void pump(struct flv_viewer *v)
 {
-	struct batch b = {0};
+	struct batch b; /* not zeroed (8 KB): flush() resets the counters */
+	b.arena = NULL;
+	b.used = b.cap = b.bytes = b.niov = b.nrefs = 0;
 	int rc = 0;
 	v->busy = true;
 	while (http_stream_queued(v->c) + b.bytes < FLV_BUDGET) {

@@ -134,7 +134,7 @@ static void answer_waiter(struct seg_waiter *w, bool timeout)
 	struct http_conn *c = w->c;
 	struct seg_rend *r = &w->sg->rends[w->rend];
 	waiter_unlink(w);
-		struct seg_waiter copy = *w;
+	struct seg_waiter copy = *w;
 	copy.o.query = copy.query; /* it pointed into w */
 	free(w);
 	if (timeout)

@@ -99,8 +99,8 @@ int http_upgrade(struct http_conn *c, const char *extra_headers,
 struct conn_info *http_conn_info(struct http_conn *c);
 const char *http_conn_peer(const struct http_conn *c); /* address, no port */
 /* Host header's host part (or the local address) for building URLs. */
-const char *http_conn_host(const struct http_conn *c, const struct http_request *req,
-			   char *buf, size_t len);
+const char *http_conn_host(const struct http_conn *c, const struct http_request *req, char *buf,
+			   size_t len);
 int http_conn_local_port(const struct http_conn *c);
 uv_loop_t *http_conn_loop(const struct http_conn *c);
 /* Per-connection opaque slot for handlers (e.g. API auth state). */

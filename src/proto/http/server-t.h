@@ -6,11 +6,11 @@
 #include "proto/http/http.h"
 #include "proto/netout.h"
 
-#define HTTP_MAX_ROUTES 48
-#define HTTP_MAX_HEAD (16 * 1024)
-#define HTTP_IDLE_MS 15000    /* no complete request within this: close */
-#define HTTP_STALL_MS 20000   /* queued output not progressing: close */
-#define HTTP_LOW_WATER (64 * 1024)
+#define HTTP_MAX_ROUTES          48
+#define HTTP_MAX_HEAD            (16 * 1024)
+#define HTTP_IDLE_MS             15000 /* no complete request within this: close */
+#define HTTP_STALL_MS            20000 /* queued output not progressing: close */
+#define HTTP_LOW_WATER           (64 * 1024)
 #define HTTP_MAX_INPUT_STREAMING (64 * 1024)
 
 struct http_route {
@@ -50,10 +50,10 @@ struct http_conn {
 	struct conn_info info;
 	enum http_conn_state state;
 	struct bytes in;
-	size_t cur_req_len;   /* head + body bytes of the request being answered */
-	bool keep_alive;      /* of the current request */
-	bool head_only;       /* current request is HEAD */
-	bool chunked_out;     /* streaming response uses chunked encoding */
+	size_t cur_req_len; /* head + body bytes of the request being answered */
+	bool keep_alive;    /* of the current request */
+	bool head_only;     /* current request is HEAD */
+	bool chunked_out;   /* streaming response uses chunked encoding */
 	bool close_after_write;
 	bool reading;
 	struct netout out;
@@ -70,7 +70,7 @@ struct http_conn {
 
 /* server.c */
 void http_conn_close(struct http_conn *c, const char *why); /* why NULL: no log */
-void http_conn_resume(struct http_conn *c); /* streaming ended, keep-alive */
+void http_conn_resume(struct http_conn *c);                 /* streaming ended, keep-alive */
 /* response.c */
 void http_conn_write_done(struct netout *o, int status);
 

@@ -154,7 +154,7 @@ int rtmpc_send(struct rtmpc *r, uint8_t type, uint32_t ts_ms, const uint8_t *bod
 
 /* ---- bench (main.c, viewer.c, publisher.c, report.c) ---- */
 
-enum bench_mode { MODE_RTMP_PLAY, MODE_FLV_PLAY, MODE_RTMP_PUBLISH };
+enum bench_mode { MODE_RTMP_PLAY, MODE_FLV_PLAY, MODE_RTMP_PUBLISH, MODE_HLS_PLAY };
 
 struct bench_opts {
 	enum bench_mode mode;
@@ -188,6 +188,8 @@ struct viewer {
 	bool rtmp;
 	struct rtmpc *r; /* RTMP viewer */
 	struct flvc *f;  /* HTTP-FLV viewer */
+	struct hlsc *h;  /* HLS viewer */
+	uint32_t skips;  /* HLS: next part had left the playlist window */
 	enum viewer_end end;
 	const char *why;
 	uint64_t t_start_ns;     /* connect started */
@@ -226,6 +228,10 @@ struct bench {
 	uint64_t unmatched;  /* video frames in the window with no send time */
 	int exit_code;
 	bool stopping;
+	uint64_t stall_ns; /* no video this long at the end = stalled (2 s; HLS: 2 targets) */
+	struct {
+		uint64_t parts, win_parts, failed_req, skips;
+	} hls;
 };
 
 /* viewer.c */
@@ -238,6 +244,14 @@ void viewer_on_video(struct viewer *v, uint64_t now_ns, uint32_t ts_ms, const ui
 /* The HTTP-FLV client's connection ended (why: static) / was closed. */
 void viewer_flv_ended(struct viewer *v, const char *why);
 void viewer_flv_closed(struct viewer *v);
+
+/* HLS: a video PES started in this TS packet (PTS in 90 kHz, 0 if none). */
+void viewer_on_ts_video(struct viewer *v, uint64_t now_ns, uint32_t ts_ms);
+int ts_video_pts(const uint8_t *pkt, uint64_t *pts);
+
+/* hlsc.c: HLS / LL-HLS player (ends and closes through viewer_flv_*). */
+struct hlsc *hlsc_start(struct viewer *v, uv_loop_t *loop, const struct target *t);
+void hlsc_close(struct hlsc *h);
 
 /* flvc.c: HTTP-FLV client. NULL when it could not start (no callbacks). */
 struct flvc *flvc_start(struct viewer *v, uv_loop_t *loop, const struct target *t);

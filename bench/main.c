@@ -22,6 +22,8 @@ static void usage(FILE *f)
 		"  rtmp-play       viewers play --url rtmp://127.0.0.1[:port]/app/stream\n"
 		"  flv-play        viewers GET --url http://127.0.0.1[:port]/stream.flv\n"
 		"  rtmp-publish    only publish to --url for --duration seconds\n"
+		"  hls-play        LL-HLS players (plain HLS without EXT-X-PART) of\n"
+		"                  --url http://127.0.0.1[:port]/hls/stream/index.m3u8\n"
 		"Options:\n"
 		"  --url URL           viewer URL (the publish URL in rtmp-publish mode)\n"
 		"  --viewers N         viewers (default 10)\n"
@@ -46,8 +48,8 @@ static void usage(FILE *f)
 
 static int parse_mode(const char *s, enum bench_mode *m)
 {
-	static const char *const names[] = {"rtmp-play", "flv-play", "rtmp-publish"};
-	for (int i = 0; i < 3; i++) {
+	static const char *const names[] = {"rtmp-play", "flv-play", "rtmp-publish", "hls-play"};
+	for (int i = 0; i < 4; i++) {
 		if (!strcmp(s, names[i])) {
 			*m = (enum bench_mode)i;
 			return 0;
@@ -175,9 +177,9 @@ static int check_setup(struct bench *b)
 	struct bench_opts *o = &b->o;
 	bool rtmp = false, prtmp = false;
 	if (!o->url || target_parse(o->url, &b->vt, &rtmp) < 0 ||
-	    rtmp != (o->mode != MODE_FLV_PLAY)) {
+	    rtmp != (o->mode != MODE_FLV_PLAY && o->mode != MODE_HLS_PLAY)) {
 		fprintf(stderr, "weir-bench: --url must be a loopback %s URL\n",
-			o->mode == MODE_FLV_PLAY ? "http://" : "rtmp://");
+			rtmp ? "http://" : "rtmp://");
 		return -EINVAL;
 	}
 	bool publishing = o->publish_file || o->synthetic;
@@ -366,6 +368,7 @@ static int setup(struct bench *b)
 	if (check_setup(b) < 0)
 		return -EINVAL;
 	b->loop = uv_default_loop();
+	b->stall_ns = 2 * NS_PER_S;
 	b->log = calloc(1, sizeof(*b->log));
 	b->v = calloc(b->o.viewers ? b->o.viewers : 1, sizeof(*b->v));
 	if (!b->log || !b->v)

@@ -6,12 +6,12 @@
 
 #include "bench.h"
 
-#define STALL_NS    (2 * NS_PER_S) /* no video for this long at the end = stalled */
 #define MAX_REASONS 8
 
 static const char *mode_name(enum bench_mode m)
 {
-	return m == MODE_RTMP_PLAY ? "rtmp-play" : m == MODE_FLV_PLAY ? "flv-play" : "rtmp-publish";
+	static const char *const names[] = {"rtmp-play", "flv-play", "rtmp-publish", "hls-play"};
+	return names[m];
 }
 
 void report_progress(struct bench *b, uint64_t now_ns)
@@ -47,7 +47,8 @@ void report_progress(struct bench *b, uint64_t now_ns)
 /* ---- the end of a run ---- */
 
 struct summary {
-	unsigned started, with_video, eof, failed, stalled, drifted, gapped, behind, no_frames;
+	unsigned started, with_video, eof, failed, stalled, drifted, gapped, behind, no_frames,
+	    skipped;
 	double *ttff_ms; /* per viewer with a keyframe */
 	unsigned nttff;
 	struct {
@@ -85,7 +86,7 @@ static void judge_viewer(struct bench *b, const struct viewer *v, struct summary
 {
 	bool got = v->t_first_key_ns != 0, early = v->end != VE_NONE;
 	uint64_t end = early ? v->t_end_ns : b->t_end_ns;
-	bool stalled = got && !early && b->t_end_ns - v->t_last_ns > STALL_NS;
+	bool stalled = got && !early && b->t_end_ns - v->t_last_ns > b->stall_ns;
 	bool drifted = got && drift_ms(v, end) > b->o.behind_ms;
 	s->with_video += got;
 	s->no_frames += v->vframes == 0;
@@ -94,7 +95,8 @@ static void judge_viewer(struct bench *b, const struct viewer *v, struct summary
 	s->stalled += stalled;
 	s->drifted += drifted;
 	s->gapped += v->gaps > 0;
-	s->behind += !got || early || stalled || drifted || v->gaps > 0;
+	s->skipped += v->skips > 0;
+	s->behind += !got || early || stalled || drifted || v->gaps > 0 || v->skips > 0;
 	if (early)
 		count_reason(s, v->why ? v->why : "?");
 	if (got)
@@ -155,6 +157,19 @@ static double ms(uint64_t us)
 	return (double)us / 1000;
 }
 
+static void print_hls(struct bench *b, const struct summary *s)
+{
+	printf("  hls parts          %.1f parts/s in the window (%llu in all), %llu failed "
+	       "requests, %llu skips (%u viewers)\n",
+	       s->window_s > 0 ? (double)b->hls.win_parts / s->window_s : 0,
+	       (unsigned long long)b->hls.parts, (unsigned long long)b->hls.failed_req,
+	       (unsigned long long)b->hls.skips, s->skipped);
+	printf("  latency (PDT)      p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%llu parts; wall "
+	       "clock at download end - PROGRAM-DATE-TIME + part offset)\n",
+	       ms(hist_quantile(&b->lat, 0.5)), ms(hist_quantile(&b->lat, 0.99)), ms(b->lat.max_us),
+	       (unsigned long long)b->lat.count);
+}
+
 static void print_table(struct bench *b, const struct summary *s)
 {
 	printf("== weir-bench %s%s%s: %s\n", mode_name(b->o.mode), b->o.label ? " " : "",
@@ -187,7 +202,9 @@ static void print_table(struct bench *b, const struct summary *s)
 		printf("  time to 1st frame  p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%u)\n",
 		       pct(s->ttff_ms, s->nttff, 0.5), pct(s->ttff_ms, s->nttff, 0.99),
 		       pct(s->ttff_ms, s->nttff, 1), s->nttff);
-		if (b->pub)
+		if (b->o.mode == MODE_HLS_PLAY)
+			print_hls(b, s);
+		else if (b->pub)
 			printf("  added latency      p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%llu "
 			       "frames, %llu unmatched)\n",
 			       ms(hist_quantile(&b->lat, 0.5)), ms(hist_quantile(&b->lat, 0.99)),
@@ -253,7 +270,15 @@ static json_t *json_summary(struct bench *b, const struct summary *s)
 			    json_pack("{s:f,s:f,s:f,s:i}", "p50", pct(s->ttff_ms, s->nttff, 0.5),
 				      "p99", pct(s->ttff_ms, s->nttff, 0.99), "max",
 				      pct(s->ttff_ms, s->nttff, 1), "n", s->nttff));
-	if (b->pub) {
+	if (b->o.mode == MODE_HLS_PLAY)
+		json_object_set_new(
+		    j, "hls",
+		    json_pack("{s:f,s:I,s:I,s:I,s:i,s:o}", "parts_per_s",
+			      s->window_s > 0 ? (double)b->hls.win_parts / s->window_s : 0, "parts",
+			      (json_int_t)b->hls.parts, "failed_requests",
+			      (json_int_t)b->hls.failed_req, "skips", (json_int_t)b->hls.skips,
+			      "viewers_skipped", s->skipped, "latency_pdt_ms", json_hist(&b->lat)));
+	else if (b->pub) {
 		json_t *lat = json_hist(&b->lat);
 		json_object_set_new(lat, "unmatched", json_integer((json_int_t)b->unmatched));
 		json_object_set_new(j, "latency_ms", lat);

@@ -2,9 +2,9 @@
 # CI smoke run of the load tool against weir (< 60 s):
 #   bench/smoke.sh [WEIR_BIN [WEIR_BENCH_BIN]]
 # Starts weir on free loopback ports, publishes 10 s of testsrc2 + sine
-# with ffmpeg -re, runs 50 RTMP viewers and 50 HTTP-FLV viewers for 5 s
-# each (at the same time), prints both tables and fails unless every
-# viewer received video.
+# with ffmpeg -re, runs 50 RTMP viewers, 50 HTTP-FLV viewers and 20 LL-HLS
+# players for 5 s each (at the same time), prints the tables and fails
+# unless every viewer received video (HLS: video PES in downloaded parts).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -69,6 +69,12 @@ for _ in $(seq 1 50); do
 	[ "$code" = 200 ] && break
 	sleep 0.2
 done
+# ... and until the LL-HLS playlist has parts.
+for _ in $(seq 1 50); do
+	curl -s -m 0.5 "http://127.0.0.1:$HTTP/hls/live+smoke/index.m3u8" 2>/dev/null |
+		grep -q STREAM-INF && break
+	sleep 0.2
+done
 
 # No --pid: both runs share the server, so its CPU per GB would be double counted.
 common=(--viewers 50 --ramp 100 --duration 5 --warmup 0 --quiet
@@ -79,10 +85,15 @@ R=$!
 "$BENCH" flv-play --url "http://127.0.0.1:$HTTP/live+smoke.flv" --label smoke \
 	"${common[@]}" --json "$TMP/flv.json" >"$TMP/flv.txt" 2>&1 &
 F=$!
+"$BENCH" hls-play --url "http://127.0.0.1:$HTTP/hls/live+smoke/index.m3u8" --label smoke \
+	--viewers 20 --ramp 100 --duration 5 --warmup 0 --quiet --expect-frames \
+	--json "$TMP/hls.json" >"$TMP/hls.txt" 2>&1 &
+H=$!
 rc=0
 wait $R || rc=$?
 wait $F || rc=$((rc ? rc : $?))
-cat "$TMP/rtmp.txt" "$TMP/flv.txt"
+wait $H || rc=$((rc ? rc : $?))
+cat "$TMP/rtmp.txt" "$TMP/flv.txt" "$TMP/hls.txt"
 if [ "$rc" != 0 ]; then
 	echo "smoke: FAILED (weir-bench exit $rc); weir log:" >&2
 	tail -20 "$TMP/weir.log" >&2

@@ -77,6 +77,21 @@ void viewer_on_video(struct viewer *v, uint64_t now_ns, uint32_t ts_ms, const ui
 		record_latency(v, now_ns, tail, tail_len, len);
 }
 
+void viewer_on_ts_video(struct viewer *v, uint64_t now_ns, uint32_t ts_ms)
+{
+	v->vframes++;
+	if (!v->t_first_key_ns)
+		v->t_first_key_ns = now_ns;
+	if (!v->t_first_ns) {
+		v->t_first_ns = now_ns;
+		v->first_ts_ms = v->last_ts_ms = ts_ms;
+		v->min_lag_ms = 0;
+	} else {
+		advance_media_time(v, now_ns, ts_ms);
+	}
+	v->t_last_ns = now_ns;
+}
+
 static void ended(struct viewer *v, const char *why)
 {
 	struct bench *b = v->b;
@@ -140,6 +155,7 @@ void viewer_flv_ended(struct viewer *v, const char *why)
 void viewer_flv_closed(struct viewer *v)
 {
 	v->f = NULL;
+	v->h = NULL;
 	closed(v);
 }
 
@@ -148,8 +164,11 @@ int viewer_start(struct bench *b, struct viewer *v)
 	v->b = b;
 	v->t_start_ns = uv_hrtime();
 	if (!v->rtmp) {
-		v->f = flvc_start(v, b->loop, &b->vt);
-		if (v->f)
+		if (b->o.mode == MODE_HLS_PLAY)
+			v->h = hlsc_start(v, b->loop, &b->vt);
+		else
+			v->f = flvc_start(v, b->loop, &b->vt);
+		if (v->f || v->h)
 			return 0;
 		v->end = VE_FAILED;
 		v->why = "could not start";
@@ -178,4 +197,6 @@ void viewer_close(struct viewer *v)
 		bconn_fail(&v->r->conn, "bench end");
 	if (v->f)
 		flvc_close(v->f);
+	if (v->h)
+		hlsc_close(v->h);
 }

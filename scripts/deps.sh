@@ -11,6 +11,7 @@ PKGS=(
     clang clang-format libclang-rt-14-dev
     ffmpeg python3 python3-pytest
     valgrind procps iproute2
+    gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
 # shellcheck disable=SC2206
 PKGS+=(${WEIR_EXTRA_DEPS:-} "$@")

@@ -21,6 +21,14 @@ extern const struct driver player_driver;
 extern const struct driver srt_listener_driver;
 extern const struct driver srt_input_driver;
 extern const struct driver srt_push_driver;
+extern const struct driver tsudp_input_driver;
+extern const struct driver tsudp_push_driver;
+extern const struct driver tsrtp_input_driver;
+extern const struct driver tsrtp_push_driver;
+extern const struct driver ts_listener_driver;
+extern const struct driver tstcp_push_driver;
+extern const struct driver rist_input_driver;
+extern const struct driver rist_push_driver;
 
 /* clang-format off */
 const struct driver *const driver_registry[] = {
@@ -41,6 +49,14 @@ const struct driver *const driver_registry[] = {
 	&srt_listener_driver,
 	&srt_input_driver,
 	&srt_push_driver,
+	&tsudp_input_driver,
+	&tsudp_push_driver,
+	&tsrtp_input_driver,
+	&tsrtp_push_driver,
+	&ts_listener_driver,
+	&tstcp_push_driver,
+	&rist_input_driver,
+	&rist_push_driver,
 	NULL,
 };
 /* clang-format on */

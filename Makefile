@@ -10,7 +10,8 @@ CONFDIR   ?= /etc/weir
 JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON    ?= /usr/bin/python3
 
-.PHONY: all build run test unit e2e asan asan-e2e format format-check install uninstall clean deps
+.PHONY: all build run test unit e2e asan asan-e2e format format-check install uninstall clean deps \
+	fuzz fuzz-long bench-smoke
 
 all: build
 
@@ -59,11 +60,26 @@ install: build
 	sed -e 's|/usr/local/bin/weir|$(PREFIX)/bin/weir|' -e 's|/etc/weir|$(CONFDIR)|g' weir.service \
 		> $(DESTDIR)$(UNITDIR)/weir.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/weir.service
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/weir/www/dist
+	install -m 0644 www/player.js www/weir.css $(DESTDIR)$(PREFIX)/share/weir/www/
+	if [ -d www/dist ]; then install -m 0644 www/dist/* $(DESTDIR)$(PREFIX)/share/weir/www/dist/; fi
 	@echo "installed; start with: systemctl daemon-reload && systemctl enable --now weir"
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/weir $(DESTDIR)$(UNITDIR)/weir.service
+	rm -rf $(DESTDIR)$(PREFIX)/share/weir
 	@echo "left $(CONFDIR) in place"
+
+# libFuzzer targets (clang): 30 s each on the kept corpora (as CI), or an
+# hour each (FUZZ_SECONDS=...) for a long local run.
+fuzz:
+	bash fuzz/build.sh && bash fuzz/run.sh 30
+
+fuzz-long:
+	bash fuzz/build.sh && bash fuzz/run.sh $${FUZZ_SECONDS:-3600}
+
+bench-smoke: build
+	bash bench/smoke.sh $(BUILD_DIR)/weir $(BUILD_DIR)/bench/weir-bench
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_DIR)

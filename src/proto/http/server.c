@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "proto/listen.h"
 
 struct http_server *http_server_new(uv_loop_t *loop, const char *protocol_name)
 {
@@ -201,15 +202,7 @@ static void accept_cb(uv_stream_t *ls, int status)
 
 int http_server_listen(struct http_server *s, const char *iface, int port)
 {
-	struct sockaddr_storage addr;
-	const char *host = iface && *iface ? iface : "0.0.0.0";
-	int rc = strchr(host, ':') ? uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr)
-				   : uv_ip4_addr(host, port, (struct sockaddr_in *)&addr);
-	if (rc)
-		return rc;
-	rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&addr, 0);
-	if (!rc)
-		rc = uv_listen((uv_stream_t *)&s->listener, 511, accept_cb);
+	int rc = net_listen_tcp(&s->listener, iface, port, 511, accept_cb, NULL, 0);
 	if (rc)
 		return rc;
 	s->listening = true;

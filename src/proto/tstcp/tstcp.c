@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/listen.h"
 #include "core/bytes.h"
 #include "core/conn.h"
 #include "core/log.h"
@@ -306,18 +307,10 @@ static int ts_listen(const struct server_env *env, const json_t *cfg, void **sta
 	const char *iface = json_string_value(json_object_get(cfg, "interface"));
 	if (!iface || !*iface)
 		iface = "0.0.0.0";
-	struct sockaddr_storage addr;
-	rc = strchr(iface, ':') ? uv_ip6_addr(iface, l->port, (struct sockaddr_in6 *)&addr)
-				: uv_ip4_addr(iface, l->port, (struct sockaddr_in *)&addr);
 	uv_tcp_init(env->loop, &l->tcp);
 	l->tcp.data = l;
-	if (!rc)
-		rc = uv_tcp_bind(&l->tcp, (struct sockaddr *)&addr, 0);
-	if (!rc)
-		rc = uv_listen((uv_stream_t *)&l->tcp, 128, accept_cb);
+	rc = net_listen_tcp(&l->tcp, iface, l->port, 128, accept_cb, err, errlen);
 	if (rc) {
-		snprintf(err, errlen, "cannot listen on %s:%d: %s", iface, l->port,
-			 uv_strerror(rc));
 		uv_close((uv_handle_t *)&l->tcp, listener_closed);
 		return rc;
 	}

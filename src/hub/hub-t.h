@@ -24,6 +24,7 @@ struct hub {
 	uv_check_t check;           /* wakes pending readers once per loop iteration */
 	uv_idle_t idle;             /* keeps the poll phase from blocking while pending */
 	uv_timer_t tick;            /* grace periods, bitrates */
+	uv_timer_t hold;            /* flushes frames held for coalescing readers */
 	struct hub_reader *pending; /* readers to wake, doubly linked */
 	unsigned handles_open;
 	bool closing;
@@ -47,6 +48,7 @@ struct hub_stream {
 	struct track_stats tstats[HUB_MAX_TRACKS];
 	uint32_t track_set; /* bit per configured track */
 	bool has_video;
+	bool held; /* coalescing readers have frames they were not woken for */
 
 	struct ring ring;
 	struct hub_reader *readers;
@@ -77,8 +79,9 @@ struct hub_reader {
 	uint64_t mask;
 	int64_t max_lag_us;
 	bool need_key;
-	bool waiting; /* last next() returned 0 */
-	bool pending; /* queued for wake */
+	bool coalesce; /* see hub_reader_opts */
+	bool waiting;  /* last next() returned 0 */
+	bool pending;  /* queued for wake */
 	void (*wake)(struct hub_reader *r, void *arg);
 	void *arg;
 	struct hub_reader *next, *prev;   /* stream's reader list */
@@ -108,7 +111,11 @@ uint64_t ring_key_at_or_after(const struct ring *r, uint64_t seq);
 void timeline_fix(struct hub_stream *s, struct frame *f);
 
 /* reader.c */
-void hub_wake_readers(struct hub_stream *s);
+/* Wakes the stream's waiting readers; with video false (the frame just
+ * published is not video and the stream has video) coalescing readers are
+ * held until the next video frame or the hold timer. */
+void hub_wake_readers(struct hub_stream *s, bool video);
+void hub_hold_flush(uv_timer_t *t);
 void hub_schedule(struct hub *h);
 
 static inline int64_t hub_now_us(void)

@@ -69,11 +69,39 @@ static void pending_add(struct hub *h, struct hub_reader *r)
 	hub_schedule(h);
 }
 
-void hub_wake_readers(struct hub_stream *s)
+void hub_wake_readers(struct hub_stream *s, bool video)
 {
-	for (struct hub_reader *r = s->readers; r; r = r->next)
-		if (r->waiting)
+	bool held = false;
+	for (struct hub_reader *r = s->readers; r; r = r->next) {
+		if (!r->waiting)
+			continue;
+		if (!video && r->coalesce)
+			held = true;
+		else
 			pending_add(s->hub, r);
+	}
+	if (video)
+		s->held = false;
+	else if (held && !s->held) {
+		s->held = true;
+		if (!uv_is_active((uv_handle_t *)&s->hub->hold))
+			uv_timer_start(&s->hub->hold, hub_hold_flush, HUB_COALESCE_MS, 0);
+	}
+}
+
+/* The hold timer: every stream's held readers go now. A stream that
+ * started holding after the timer was armed goes early, never late. */
+void hub_hold_flush(uv_timer_t *t)
+{
+	struct hub *h = t->data;
+	for (struct hub_stream *s = h->streams; s; s = s->next) {
+		if (!s->held)
+			continue;
+		s->held = false;
+		for (struct hub_reader *r = s->readers; r; r = r->next)
+			if (r->waiting && r->coalesce)
+				pending_add(h, r);
+	}
 }
 
 struct hub_reader *hub_reader_new(struct hub_stream *s, const struct hub_reader_opts *o,
@@ -85,6 +113,7 @@ struct hub_reader *hub_reader_new(struct hub_stream *s, const struct hub_reader_
 	r->s = hub_stream_ref(s);
 	r->mask = o ? o->track_mask : 0;
 	r->max_lag_us = (o && o->max_lag_ms > 0 ? o->max_lag_ms : DEFAULT_MAX_LAG_MS) * 1000;
+	r->coalesce = o && o->coalesce;
 	r->wake = wake;
 	r->arg = arg;
 	r->seq = o && o->from_oldest ? s->ring.first_seq : ring_newest_key(&s->ring);

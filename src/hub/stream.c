@@ -27,8 +27,9 @@ struct hub *hub_new(uv_loop_t *loop)
 	uv_check_init(loop, &h->check);
 	uv_idle_init(loop, &h->idle);
 	uv_timer_init(loop, &h->tick);
-	h->check.data = h->idle.data = h->tick.data = h;
-	h->handles_open = 3;
+	uv_timer_init(loop, &h->hold);
+	h->check.data = h->idle.data = h->tick.data = h->hold.data = h;
+	h->handles_open = 4;
 	uv_timer_start(&h->tick, tick_cb, TICK_MS, TICK_MS);
 	uv_unref((uv_handle_t *)&h->tick);
 	return h;
@@ -82,7 +83,7 @@ static void stream_end(struct hub_stream *s)
 	set_state(s, STREAM_OFF);
 	if (s->in_registry) {
 		registry_remove(s);
-		hub_wake_readers(s);
+		hub_wake_readers(s, true);
 		hub_stream_unref(s); /* the registry's reference */
 	}
 	hub_stream_unref(s);
@@ -221,7 +222,7 @@ int hub_publish(struct hub_stream *s, struct frame *f)
 	ring_trim(&s->ring, s->opts.dvr_ms * 1000, RING_MAX_BYTES);
 	if (s->state != STREAM_READY)
 		set_state(s, STREAM_READY);
-	hub_wake_readers(s);
+	hub_wake_readers(s, !s->has_video || s->tracks[f->track].type == TRACK_VIDEO);
 	return 0;
 }
 
@@ -375,6 +376,7 @@ void hub_free(struct hub *h)
 	uv_close((uv_handle_t *)&h->check, handle_closed);
 	uv_close((uv_handle_t *)&h->idle, handle_closed);
 	uv_close((uv_handle_t *)&h->tick, handle_closed);
+	uv_close((uv_handle_t *)&h->hold, handle_closed);
 }
 
 int64_t hub_stream_segment_ms(const struct hub_stream *s)

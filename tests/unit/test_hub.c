@@ -213,6 +213,46 @@ static void test_readers_are_woken_once_per_iteration(void **state)
 	finish(&loop, h);
 }
 
+/* A coalescing reader is not woken for audio alone: the audio goes with
+ * the next video frame, or when the hold timer (HUB_COALESCE_MS) fires.
+ * A plain reader on the same stream is woken at once. */
+static void test_coalescing_reader_holds_audio(void **state)
+{
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	struct hub *h = mkhub(&loop);
+	struct hub_stream *s = begin(h, "c");
+	struct hub_reader_opts o = {.coalesce = true};
+	struct hub_reader *rc = hub_reader_new(s, &o, on_wake, NULL);
+	struct frame *f;
+	pub(s, 0, 0, true);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	while (hub_reader_next(rc, &f) == 1)
+		frame_unref(f);
+	struct hub_reader *rp = hub_reader_new(s, NULL, on_wake, NULL);
+	while (hub_reader_next(rp, &f) == 1)
+		frame_unref(f);
+	wakes = 0;
+	pub(s, 1, 10, false); /* audio: only the plain reader */
+	uv_run(&loop, UV_RUN_NOWAIT);
+	assert_int_equal(wakes, 1);
+	pub(s, 0, 33, false); /* video: both */
+	uv_run(&loop, UV_RUN_NOWAIT);
+	assert_int_equal(wakes, 3);
+	/* audio, then no video: the hold timer releases it */
+	wakes = 0;
+	uint64_t t0 = uv_now(&loop);
+	pub(s, 1, 40, false);
+	while (wakes < 2 && uv_now(&loop) - t0 < 1000)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_int_equal(wakes, 2);
+	assert_true(uv_now(&loop) - t0 >= HUB_COALESCE_MS - 5);
+	hub_reader_free(rc);
+	hub_reader_free(rp);
+	hub_publish_end(s);
+	finish(&loop, h);
+}
+
 static void test_slow_reader_skips_to_newest_key(void **state)
 {
 	uv_loop_t loop;
@@ -246,6 +286,7 @@ int main(void)
 	    cmocka_unit_test(test_second_publisher_refused),
 	    cmocka_unit_test(test_readers_are_woken_once_per_iteration),
 	    cmocka_unit_test(test_slow_reader_skips_to_newest_key),
+	    cmocka_unit_test(test_coalescing_reader_holds_audio),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -297,6 +297,7 @@ static int flv_handler(struct http_conn *c, struct http_request *req, const stru
 		o.track_mask |= 1ull << sel.vtrack;
 	if (!sel.lazy && sel.atrack >= 0)
 		o.track_mask |= 1ull << sel.atrack;
+	o.coalesce = sel.lazy || sel.vtrack >= 0; /* audio rides with video */
 	if (!v || !(v->r = hub_reader_new(s, &o, on_wake, v))) {
 		free(v);
 		http_stream_end(c);

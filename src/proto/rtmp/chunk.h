@@ -76,20 +76,24 @@ void rtmp_chunk_reader_free(struct rtmp_chunk_reader *r);
 int rtmp_chunk_feed(struct rtmp_chunk_reader *r, const uint8_t *p, size_t len, rtmp_msg_cb cb,
 		    void *ctx);
 
+/* Chunk streams below this id get compact headers; higher ones (the
+ * server never uses them) always get type 0. Small: one writer per viewer. */
+#define RTMP_WR_CSIDS 16
+
 struct rtmp_chunk_writer {
 	uint32_t chunk_size; /* outgoing chunk size, starts at 128 */
-	/* last header per csid (< 64) to pick compact header types */
+	/* last header per csid (< RTMP_WR_CSIDS) to pick compact header types */
 	struct {
 		bool used;
 		uint32_t stream_id, len, timestamp, delta;
 		uint8_t type;
-	} last[64];
+	} last[RTMP_WR_CSIDS];
 };
 
 void rtmp_chunk_writer_init(struct rtmp_chunk_writer *w);
 /* Splits one message into chunks, appending headers and body bytes to out.
  * The body is the concatenation of body[0..nbody). Uses the most compact
- * header type the previous message on this csid (< 64) allows; extended
+ * header type the previous message on this csid (< RTMP_WR_CSIDS) allows; extended
  * timestamps (>= 0xFFFFFF) are repeated on continuation chunks as
  * FFmpeg/librtmp expect. 0, -EINVAL (csid < 2 or > 65599), -ENOMEM. */
 int rtmp_chunk_write(struct rtmp_chunk_writer *w, uint32_t csid, uint8_t type, uint32_t stream_id,

@@ -1,6 +1,7 @@
 /* RTMP chunk writer: messages in, chunk headers + bodies out.
  *
- * Header type per chunk stream (csid < 64; larger ids always use type 0):
+ * Header type per chunk stream (csid < RTMP_WR_CSIDS; larger ids always
+ * use type 0):
  *   type 0 on first use, stream id change, or time going backwards;
  *   type 1 when length or message type changed;
  *   type 2 when only the delta changed;
@@ -75,7 +76,7 @@ static unsigned pick_fmt(const struct rtmp_chunk_writer *w, uint32_t csid, uint8
 			 uint32_t stream_id, uint32_t timestamp, uint32_t len, uint32_t *field)
 {
 	*field = timestamp;
-	if (csid >= 64 || !w->last[csid].used)
+	if (csid >= RTMP_WR_CSIDS || !w->last[csid].used)
 		return 0;
 	if (w->last[csid].stream_id != stream_id || timestamp < w->last[csid].timestamp)
 		return 0;
@@ -129,7 +130,7 @@ static int plan_message(const struct rtmp_chunk_writer *w, uint32_t csid, uint8_
 static void commit(struct rtmp_chunk_writer *w, uint32_t csid, uint8_t type, uint32_t stream_id,
 		   uint32_t timestamp, const struct chunk_plan *pl)
 {
-	if (csid >= 64)
+	if (csid >= RTMP_WR_CSIDS)
 		return;
 	w->last[csid].used = true;
 	w->last[csid].stream_id = stream_id;

@@ -209,7 +209,9 @@ static void on_wake(struct hub_reader *r, void *arg)
 
 static int attach(struct rtmp_conn *c, struct hub_stream *s)
 {
-	c->reader = hub_reader_new(s, NULL, on_wake, c);
+	/* Audio rides with the next video frame: one write per video frame. */
+	struct hub_reader_opts o = {.coalesce = true};
+	c->reader = hub_reader_new(s, &o, on_wake, c);
 	if (!c->reader)
 		return -ENOMEM;
 	memset(c->sent_gen, 0, sizeof(c->sent_gen));

@@ -161,9 +161,19 @@ static int do_handshake(struct rtmp_conn *c)
 	return 0;
 }
 
+/* One read buffer for every connection (loop thread only; no callback
+ * reads synchronously). A connection keeps input bytes of its own only
+ * while a handshake or message is incomplete, so a playing viewer holds no
+ * input memory. */
+static uint8_t shared_in[65536];
+
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf)
 {
 	struct rtmp_conn *c = h->data;
+	if (!c->in.len) {
+		*buf = uv_buf_init((char *)shared_in, sizeof(shared_in));
+		return;
+	}
 	if (bytes_reserve(&c->in, 65536)) {
 		*buf = uv_buf_init(NULL, 0);
 		return;
@@ -187,6 +197,26 @@ static const char *err_text(int rc)
 	}
 }
 
+/* Parses n bytes in shared_in; an incomplete tail is kept in c->in. */
+static int feed_direct(struct rtmp_conn *c, size_t n)
+{
+	int rc = rtmp_chunk_feed(&c->rd, shared_in, n, on_message, c);
+	if (rc >= 0 && (size_t)rc < n && c->state != RS_CLOSING)
+		rc = bytes_append(&c->in, shared_in + rc, n - (size_t)rc);
+	return rc < 0 ? rc : send_ack_if_due(c);
+}
+
+/* Parses what c->in holds. */
+static int feed_own(struct rtmp_conn *c)
+{
+	if (!c->in.len)
+		return 0;
+	int rc = rtmp_chunk_feed(&c->rd, c->in.data, c->in.len, on_message, c);
+	if (rc > 0)
+		bytes_consume(&c->in, (size_t)rc);
+	return rc < 0 ? rc : send_ack_if_due(c);
+}
+
 static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 {
 	struct rtmp_conn *c = st->data;
@@ -198,19 +228,23 @@ static void read_cb(uv_stream_t *st, ssize_t n, const uv_buf_t *buf)
 				  : uv_strerror((int)n));
 		return;
 	}
-	c->in.len += (size_t)n;
 	c->info.up_bytes += (uint64_t)n;
 	c->last_input_ms = uv_now(st->loop);
+	/* direct: the bytes are in shared_in and c->in is empty */
+	bool direct = buf->base == (char *)shared_in;
 	int rc = 0;
-	if (c->state < RS_READY)
-		rc = do_handshake(c);
-	if (!rc && c->state == RS_READY && c->in.len) {
-		rc = rtmp_chunk_feed(&c->rd, c->in.data, c->in.len, on_message, c);
-		if (rc > 0)
-			bytes_consume(&c->in, (size_t)rc);
-		if (rc >= 0)
-			rc = send_ack_if_due(c);
+	if (!direct)
+		c->in.len += (size_t)n;
+	else if (c->state < RS_READY) {
+		rc = bytes_append(&c->in, shared_in, (size_t)n);
+		direct = false;
 	}
+	if (!rc && c->state < RS_READY)
+		rc = do_handshake(c);
+	if (!rc && c->state == RS_READY)
+		rc = direct ? feed_direct(c, (size_t)n) : feed_own(c);
+	if (!c->in.len && !c->pub)
+		bytes_free(&c->in);
 	if (rc < 0 && rc != -ECANCELED && c->state != RS_CLOSING)
 		rtmp_close(c, err_text(rc));
 }

@@ -13,6 +13,7 @@ for src in fuzz/fuzz_*.c; do
 	name=$(basename "$src" .c)
 	clang -g -O1 -std=gnu17 -D_GNU_SOURCE -DWEIR_VERSION='"fuzz"' \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Isrc \
-		"$src" "$out/libweircore.a" -luv -ljansson -lcrypto -lm -lpthread -o "$out/$name"
+		"$src" "$out/libweircore.a" -luv -ljansson -lcrypto $(pkg-config --libs srt librist) -lm -lpthread \
+		-o "$out/$name"
 done
 echo "fuzz targets in $out/: $(cd "$out" && ls fuzz_* | tr '\n' ' ')"

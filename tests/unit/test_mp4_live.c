@@ -341,6 +341,43 @@ static void test_audio_only_and_stalled_lead(void **state)
 	track_clear(&at);
 }
 
+/* Audio from a TS input comes in PES bursts (here 17 AAC frames, ~0.4 s)
+ * after the video it overlaps, so a reader starting at a keyframe first
+ * gets audio from before it. That audio is skipped (it cannot be placed
+ * before the file's 0), and the audio decode time never goes back. */
+static void test_late_audio_bursts(void **state)
+{
+	struct track vt, at;
+	struct mp4_live *m = new_av(true, &vt, &at);
+	static struct collect c;
+	memset(&c, 0, sizeof(c));
+	struct mp4_live_sink s = sink_of(&c);
+	const int64_t start = 10000000, frame_us = 1024 * 1000000LL / 44100;
+	int64_t a = start - 9 * frame_us; /* the first burst began 0.2 s early */
+	for (int vi = 0; vi < 150; vi++) {
+		int64_t v = start + vi * 40000;
+		assert_int_equal(push(m, &s, 3, v, vi % 50 == 0), 0);
+		/* a burst is sent once the video has passed its end by 0.1 s */
+		while (a + 17 * frame_us + 100000 <= v) {
+			for (int k = 0; k < 17; k++, a += frame_us)
+				assert_int_equal(push(m, &s, 5, a, true), 0);
+		}
+	}
+	assert_int_equal(mp4_live_flush(m, &s), 0);
+	const struct frag *af[MAX_FRAGS];
+	unsigned na = of_track(&c, 2, af);
+	assert_true(na >= 8);
+	/* starts with the first frame at or after the keyframe (the 10th) */
+	int64_t first = start - 9 * frame_us + 9 * frame_us;
+	assert_int_equal(af[0]->base, mp4_live_to_ts(first - start, 44100));
+	for (unsigned i = 1; i < na; i++)
+		assert_int_equal(af[i]->base, af[i - 1]->base + af[i - 1]->total);
+	mp4_live_free(m);
+	bytes_free(&c.out);
+	track_clear(&vt);
+	track_clear(&at);
+}
+
 static void test_config_change_and_errors(void **state)
 {
 	struct track vt, at, at48;
@@ -396,6 +433,7 @@ int main(void)
 	    cmocka_unit_test(test_flush_and_stream_timeline),
 	    cmocka_unit_test(test_jump_uses_last_duration),
 	    cmocka_unit_test(test_audio_only_and_stalled_lead),
+	    cmocka_unit_test(test_late_audio_bursts),
 	    cmocka_unit_test(test_config_change_and_errors),
 	    cmocka_unit_test(test_to_ts),
 	};

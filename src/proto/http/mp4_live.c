@@ -156,17 +156,41 @@ static uint32_t duration(const struct mp4_live *m, struct ml_track *t, unsigned 
 	return d > 0 ? (uint32_t)d : 1;
 }
 
+/* Releases pending frames [0, k). */
+static void drop_front(struct ml_track *t, unsigned k)
+{
+	for (unsigned i = 0; i < k; i++)
+		frame_unref(t->pend[i]);
+	memmove(t->pend, t->pend + k, (t->npend - k) * sizeof(*t->pend));
+	t->npend -= k;
+}
+
+/* Audio whose timestamps fall more than 100 ms behind the running decode
+ * time (input that overlaps what was emitted) is dropped until it catches
+ * up: going back would overlap the previous fragment (decode times must
+ * increase). */
+static void drop_stale_audio(const struct mp4_live *m, struct ml_track *t)
+{
+	if (t->video || !t->have_next)
+		return;
+	int64_t limit = t->timescale / 10;
+	unsigned k = 0;
+	while (k < t->npend && (int64_t)tick(m, t, t->pend[k]->dts_us) + limit < (int64_t)t->next_t)
+		k++;
+	drop_front(t, k);
+}
+
 /* Decode time of the first pending frame: video follows its dts (never
- * going back before what was emitted); audio runs on sample counts and is
- * re-anchored to the dts past 100 ms of drift. */
+ * going back before what was emitted); audio runs on sample counts and
+ * jumps forward to the dts past 100 ms of gap (drop_stale_audio has
+ * removed what lags behind). */
 static uint64_t base_time(const struct mp4_live *m, struct ml_track *t)
 {
 	uint64_t from_dts = tick(m, t, t->pend[0]->dts_us);
 	if (t->video)
 		return t->have_next && from_dts < t->next_t ? t->next_t : from_dts;
-	int64_t drift = (int64_t)t->next_t - (int64_t)from_dts;
-	int64_t limit = t->timescale / 10;
-	if (!t->have_next || drift > limit || drift < -limit)
+	int64_t gap = (int64_t)from_dts - (int64_t)t->next_t;
+	if (!t->have_next || gap > (int64_t)t->timescale / 10)
 		return from_dts;
 	return t->next_t;
 }
@@ -190,6 +214,7 @@ static int emit_track(struct mp4_live *m, unsigned pos, int64_t cutoff_us, bool 
 {
 	struct ml_track *t = &m->tr[pos];
 	unsigned k = 0;
+	drop_stale_audio(m, t);
 	int rc = reserve_samples(m, t->npend ? t->npend : 1);
 	if (rc)
 		return rc;
@@ -218,10 +243,7 @@ static int emit_track(struct mp4_live *m, unsigned pos, int64_t cutoff_us, bool 
 	t->last_dur = m->samples[k - 1].duration;
 	t->next_t = base + total;
 	t->have_next = true;
-	for (unsigned i = 0; i < k; i++)
-		frame_unref(t->pend[i]);
-	memmove(t->pend, t->pend + k, (t->npend - k) * sizeof(*t->pend));
-	t->npend -= k;
+	drop_front(t, k);
 	return 0;
 }
 
@@ -262,6 +284,13 @@ int mp4_live_push(struct mp4_live *m, struct frame *f, const struct mp4_live_sin
 		m->have_origin = true;
 	}
 	struct ml_track *t = &m->tr[pos];
+	/* A track other than the lead that has not begun yet skips frames
+	 * from before the timeline's origin (audio a TS input delivers late,
+	 * in PES bursts, behind the keyframe the reader started at): their
+	 * decode time would be clamped to the origin, stacking them on top
+	 * of the frames that really play there. */
+	if (pos != m->lead && !t->have_next && !t->npend && f->dts_us < m->origin_us)
+		return 0;
 	int rc = append(t, f);
 	if (rc)
 		return rc;

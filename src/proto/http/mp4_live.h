@@ -10,10 +10,12 @@
  * video uses the dts difference to the next frame of the same track (so
  * the newest video frame always waits for its successor), audio the
  * frame's sample count (AAC 1024/960, MP3 1152/576, Opus from the TOC),
- * with its decode time re-anchored to the timestamps only when the two
- * drift apart by more than 100 ms. A track whose frames pile up for four
- * fragment lengths without a lead boundary (lead track stalled) is
- * emitted on its own. */
+ * with its decode time jumping forward to the timestamps past a 100 ms
+ * gap, and audio more than 100 ms behind it dropped (decode times never
+ * go back). Frames of other tracks from before the first lead frame
+ * (audio that a TS input delivers late, in PES bursts) are skipped. A
+ * track whose frames pile up for four fragment lengths without a lead
+ * boundary (lead track stalled) is emitted on its own. */
 #ifndef WEIR_PROTO_HTTP_MP4_LIVE_H
 #define WEIR_PROTO_HTTP_MP4_LIVE_H
 

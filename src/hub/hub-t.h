@@ -25,7 +25,8 @@ struct hub {
 	uv_idle_t idle;             /* keeps the poll phase from blocking while pending */
 	uv_timer_t tick;            /* grace periods, bitrates */
 	uv_timer_t hold;            /* flushes frames held for coalescing readers */
-	struct hub_reader *pending; /* readers to wake, doubly linked */
+	struct hub_reader *pending; /* readers to wake, oldest first, doubly linked */
+	struct hub_reader *pending_tail;
 	unsigned handles_open;
 	bool closing;
 };
@@ -48,7 +49,8 @@ struct hub_stream {
 	struct track_stats tstats[HUB_MAX_TRACKS];
 	uint32_t track_set; /* bit per configured track */
 	bool has_video;
-	bool held; /* coalescing readers have frames they were not woken for */
+	bool held;             /* coalescing readers have frames they were not woken for */
+	int64_t held_until_us; /* when those go out at the latest */
 
 	struct ring ring;
 	struct hub_reader *readers;

@@ -11,6 +11,10 @@
 /* More policy jumps than this within JUMP_WINDOW_US is the hard limit. */
 #define MAX_JUMPS      4
 #define JUMP_WINDOW_US 30000000
+/* Readers woken per check pass. The rest wait for the next loop iteration,
+ * so new connections and the publisher's input are served between slices
+ * of a large fan-out instead of after all of it (time to first frame). */
+#define WAKE_BATCH 128
 
 static void pending_remove(struct hub *h, struct hub_reader *r)
 {
@@ -22,6 +26,8 @@ static void pending_remove(struct hub *h, struct hub_reader *r)
 		h->pending = r->pnext;
 	if (r->pnext)
 		r->pnext->pprev = r->pprev;
+	else
+		h->pending_tail = r->pprev;
 	r->pnext = r->pprev = NULL;
 	r->pending = false;
 }
@@ -30,13 +36,15 @@ static void check_cb(uv_check_t *c)
 {
 	struct hub *h = c->data;
 	/* A wake may free other readers or publish more frames; take one at a
-	 * time from the head. Readers added meanwhile run in this pass too. */
-	while (h->pending) {
+	 * time from the head. Readers added meanwhile queue behind the rest. */
+	for (unsigned n = 0; h->pending && n < WAKE_BATCH; n++) {
 		struct hub_reader *r = h->pending;
 		pending_remove(h, r);
 		r->waiting = false;
 		r->wake(r, r->arg);
 	}
+	if (h->pending)
+		return; /* the idle handle keeps the next poll from blocking */
 	uv_check_stop(&h->check);
 	uv_idle_stop(&h->idle);
 }
@@ -61,11 +69,13 @@ static void pending_add(struct hub *h, struct hub_reader *r)
 	if (r->pending)
 		return;
 	r->pending = true;
-	r->pprev = NULL;
-	r->pnext = h->pending;
-	if (h->pending)
-		h->pending->pprev = r;
-	h->pending = r;
+	r->pnext = NULL;
+	r->pprev = h->pending_tail;
+	if (h->pending_tail)
+		h->pending_tail->pnext = r;
+	else
+		h->pending = r;
+	h->pending_tail = r;
 	hub_schedule(h);
 }
 
@@ -84,24 +94,33 @@ void hub_wake_readers(struct hub_stream *s, bool video)
 		s->held = false;
 	else if (held && !s->held) {
 		s->held = true;
+		s->held_until_us = hub_now_us() + HUB_COALESCE_MS * 1000;
 		if (!uv_is_active((uv_handle_t *)&s->hub->hold))
 			uv_timer_start(&s->hub->hold, hub_hold_flush, HUB_COALESCE_MS, 0);
 	}
 }
 
-/* The hold timer: every stream's held readers go now. A stream that
- * started holding after the timer was armed goes early, never late. */
+/* The hold timer: streams whose hold ran out wake their held readers; the
+ * timer is re-armed for the earliest hold left. */
 void hub_hold_flush(uv_timer_t *t)
 {
 	struct hub *h = t->data;
+	int64_t now = hub_now_us(), next = INT64_MAX;
 	for (struct hub_stream *s = h->streams; s; s = s->next) {
 		if (!s->held)
 			continue;
+		if (s->held_until_us > now + 1000) {
+			if (s->held_until_us < next)
+				next = s->held_until_us;
+			continue;
+		}
 		s->held = false;
 		for (struct hub_reader *r = s->readers; r; r = r->next)
 			if (r->waiting && r->coalesce)
 				pending_add(h, r);
 	}
+	if (next != INT64_MAX)
+		uv_timer_start(t, hub_hold_flush, (uint64_t)(next - now + 999) / 1000, 0);
 }
 
 struct hub_reader *hub_reader_new(struct hub_stream *s, const struct hub_reader_opts *o,

@@ -373,6 +373,7 @@ void hub_free(struct hub *h)
 		h->pending = r->pnext;
 		r->pending = false;
 	}
+	h->pending_tail = NULL;
 	uv_close((uv_handle_t *)&h->check, handle_closed);
 	uv_close((uv_handle_t *)&h->idle, handle_closed);
 	uv_close((uv_handle_t *)&h->tick, handle_closed);

@@ -33,7 +33,7 @@ static int batch_flush(struct rtmp_conn *c, struct batch *b)
 {
 	int rc = 0;
 	if (b->niov)
-		rc = netout_write(&c->out, b->iov, b->niov, b->refs, b->nrefs, b->arena);
+		rc = netout_write_now(&c->out, b->iov, b->niov, b->refs, b->nrefs, b->arena);
 	else {
 		for (unsigned i = 0; i < b->nrefs; i++)
 			frame_unref(b->refs[i]);
@@ -181,19 +181,30 @@ void rtmp_play_pump(struct rtmp_conn *c)
 	struct batch b; /* not zeroed: 17 KB per pump; batch_flush resets the counters */
 	b.arena = NULL;
 	b.used = b.cap = b.bytes = b.niov = b.nrefs = 0;
-	int rc = 0;
-	while (c->reader && c->out.queued + b.bytes < RTMP_OUT_BUDGET) {
-		struct frame *f;
-		rc = hub_reader_next(c->reader, &f);
-		if (rc <= 0)
-			break;
-		if (wanted(hub_reader_stream(c->reader), f->track))
-			rc = send_frame(c, &b, f);
-		frame_unref(f);
-		if (rc < 0)
-			break;
-	}
-	int frc = batch_flush(c, &b);
+	int rc = 0, frc = 0;
+	bool full; /* stopped by the budget with frames left */
+	/* A batch written at once (netout_write_now) gets no write callback to
+	 * pump again, and the reader has no wake pending while frames are
+	 * left: so go on here while the queue has room. */
+	do {
+		full = false;
+		while (c->reader) {
+			if (c->out.queued + b.bytes >= RTMP_OUT_BUDGET) {
+				full = true;
+				break;
+			}
+			struct frame *f;
+			rc = hub_reader_next(c->reader, &f);
+			if (rc <= 0)
+				break;
+			if (wanted(hub_reader_stream(c->reader), f->track))
+				rc = send_frame(c, &b, f);
+			frame_unref(f);
+			if (rc < 0)
+				break;
+		}
+		frc = batch_flush(c, &b);
+	} while (full && frc == 0 && c->reader && c->out.queued < RTMP_OUT_BUDGET / 2);
 	if (rc == -EPIPE)
 		stream_ended(c);
 	else if (rc == -ENOBUFS)

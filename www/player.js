@@ -175,8 +175,16 @@
 				return;
 			if (!Hls.isSupported())
 				throw new Error("hls.js: no MediaSource support");
+			/* The target latency is the playlist's PART-HOLD-BACK (LL-HLS)
+			 * or HOLD-BACK. Startup (loading, buffering) leaves the player
+			 * further behind than that: it catches up by playing up to
+			 * 1.5x faster while it has the buffer to. A stall adds only a
+			 * little to the target (hls.js's default is a whole second,
+			 * which on a busy machine soon makes low latency high). */
 			const hls = this.hls = new Hls(Object.assign({
 				lowLatencyMode: true,
+				maxLiveSyncPlaybackRate: 1.5,
+				liveSyncOnStallIncrease: 0.25,
 				backBufferLength: this.p.opts.keepBehind,
 				liveDurationInfinity: true,
 			}, this.p.opts.hlsConfig));

@@ -1,8 +1,9 @@
 """HLS (TS) and CMAF/LL-HLS output, end to end, the way a demanding user
 checks a live HLS service: ffprobe/ffmpeg on the playlists, playlist
-syntax and timing rules (RFC 8216 / 8216bis), LL-HLS parts, preload hints,
-blocking reloads, delta updates, cache headers, keyframe-aligned segments,
-and audio/video sync across parts.
+syntax and timing rules (RFC 8216 / 8216bis), LL-HLS parts, preload hints
+(streamed chunk by chunk while the part is produced), blocking reloads
+(within 1.5 part targets), delta updates, cache headers, keyframe-aligned
+segments, and audio/video sync across parts.
 
 One server and one looping publisher serve the whole module (the tests are
 ordered: the first one needs a stream nobody has requested over HLS yet, the
@@ -11,8 +12,11 @@ slide)."""
 
 import concurrent.futures
 import re
+import signal
+import socket
 import subprocess
 import time
+import urllib.parse
 
 import pytest
 
@@ -778,3 +782,261 @@ def test_unknown_stream_and_rendition_404(live):
         assert res.status == 200 and res.elapsed < 1.5, "%s after the 404s: %r" % (url, res)
     assert live.pub.alive(), "publisher died: " + live.pub.log()[-2000:]
     assert not bad, "\n".join(bad)
+
+
+# -- streamed parts (LL-HLS preload hint, chunked while produced) ------------
+
+
+class Streamed:
+    """A GET read off the socket as it arrives: head, then the body with the
+    time each piece came (chunked encoding decoded)."""
+
+    def __init__(self, url, timeout=10.0):
+        u = urllib.parse.urlsplit(url)
+        self.url = url
+        self.t0 = time.monotonic()
+        self.pieces = []  # (seconds since the request, body bytes that arrived then)
+        self.complete = False  # the final 0-size chunk (or Content-Length) came
+        self.t_head = None
+        s = socket.create_connection((u.hostname, u.port), timeout=timeout)
+        self.sock = s
+        path = u.path + ("?" + u.query if u.query else "")
+        s.sendall(("GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (path, u.hostname, u.port))
+                  .encode())
+        buf = b""
+        while b"\r\n\r\n" not in buf:
+            d = s.recv(65536)
+            assert d, "%s: connection closed before the response head" % url
+            buf += d
+        self.t_head = time.monotonic() - self.t0
+        head, _, self.rest = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1])
+        self.headers = {k.strip().lower(): v.strip() for k, _, v in
+                        (ln.partition(":") for ln in lines[1:])}
+        self.chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+
+    def read_all(self, deadline_s=10.0):
+        """Reads the body to its end (or the deadline); returns it."""
+        s, raw, body = self.sock, self.rest, b""
+        want = None if self.chunked else int(self.headers.get("content-length", "-1"))
+        if self.rest:
+            self._note(self.rest)
+        end = self.t0 + deadline_s
+        while True:
+            if self.chunked:
+                body, done = dechunk(raw)
+                if done:
+                    self.complete = True
+                    break
+            elif want is not None and want >= 0 and len(raw) >= want:
+                body, self.complete = raw[:want], True
+                break
+            s.settimeout(max(0.05, end - time.monotonic()))
+            try:
+                d = s.recv(65536)
+            except OSError:
+                break
+            if not d:
+                break
+            raw += d
+            self._note(d)
+        self.t_end = time.monotonic() - self.t0
+        s.close()
+        return body if self.chunked else raw[:want] if want and want >= 0 else raw
+
+    def _note(self, d):
+        self.pieces.append((time.monotonic() - self.t0, len(d)))
+
+    @property
+    def ttfb(self):
+        return self.pieces[0][0] if self.pieces else None
+
+
+def dechunk(raw):
+    """(body so far, whether the final chunk arrived) of a chunked body."""
+    out, i = b"", 0
+    while True:
+        j = raw.find(b"\r\n", i)
+        if j < 0:
+            return out, False
+        n = int(raw[i:j].split(b";")[0], 16)
+        if n == 0:
+            return out, raw.find(b"\r\n", j + 2) >= 0
+        if len(raw) < j + 2 + n + 2:
+            return out, False
+        out += raw[j + 2:j + 2 + n]
+        i = j + 2 + n + 2
+
+
+def fresh_hint(url):
+    """Waits (blocking reload) for the hinted part to complete, so that the
+    new PRELOAD-HINT names a part that has just begun. Returns the playlist."""
+    m = hls.Media(hls.get_ok(url).text)
+    nm, npart = m.next_part()
+    res = hls.get_ok("%s?_HLS_msn=%d&_HLS_part=%d" % (url, nm, npart), timeout=10)
+    return hls.Media(res.text)
+
+
+def test_preload_hint_part_is_streamed(live, tmp_path):
+    """GET of the PRELOAD-HINT part right after it began: 200 and chunked at
+    once, bytes flowing while the part is produced (first bytes long before
+    the last; the last about one part duration after the request), the
+    whole identical to the finished part served later with Content-Length,
+    and decoding with the previous parts of its segment as h264 / aac."""
+    r = warm(live)
+    report = []
+    for key, url in r.items():
+        kind = {"ts": "ts", "cmaf_video": "video", "cmaf_audio": "audio"}[key]
+        best = None
+        # A part can be short (the last of a segment, cut where the video
+        # segment ends) and be complete by the time it is asked for; and the
+        # busiest moments of a shared machine aside: a few tries.
+        for _ in range(4):
+            m = fresh_hint(url)
+            hint = m.preload_hint["URI"]
+            st = Streamed(hls.join(url, hint))
+            assert st.status == 200, "%s: HTTP %s" % (hint, st.status)
+            body = st.read_all()
+            assert st.complete, "%s: response not complete after %.2f s (%d bytes)" % (
+                hint, st.t_end, len(body))
+            if not st.chunked:
+                continue
+            if best is None or st.ttfb / st.t_end < best[0].ttfb / best[0].t_end:
+                best = (st, body, m, hint)
+            if st.ttfb < 0.6 * st.t_end and st.t_end >= 0.4 * m.part_target:
+                break
+        assert best, "%s: the hinted part was never streamed (last: %s, headers %r)" % (
+            url, hint, st.headers)
+        st, body, m, hint = best
+        pt = m.part_target
+        report.append("%s %s: head %.3f s, first bytes %.3f s, last %.3f s, %d pieces, %d bytes"
+                      % (key, hint, st.t_head, st.ttfb, st.t_end, len(st.pieces), len(body)))
+        assert 0.4 * pt <= st.t_end <= 1.8 * pt, \
+            "%s: the part took %.3f s to arrive; it had just begun (PART-TARGET %.1f)" % (
+                hint, st.t_end, pt)
+        assert st.ttfb < 0.6 * st.t_end, \
+            "%s: first bytes after %.3f s, last after %.3f s: not streamed as produced" % (
+                hint, st.ttfb, st.t_end)
+        early = sum(n for t, n in st.pieces if t < st.t_end - 0.15)
+        assert len(st.pieces) >= 3 and early > 0.25 * len(body), \
+            "%s: only %d of %d bytes came more than 150 ms before the end (%d pieces)" % (
+                hint, early, len(body), len(st.pieces))
+        # The finished part: Content-Length, the same bytes.
+        later = hls.get(hls.join(url, hint))
+        assert later.status == 200 and later.header("content-length") == str(len(later.body)), \
+            "%s after completion: %r %r" % (hint, later, later.headers)
+        assert later.body == body, "%s: streamed %d bytes, finished part is %d bytes (%s)" % (
+            hint, len(body), len(later.body), "differ" if len(body) == len(later.body) else "")
+        assert later.header("content-type") == st.headers.get("content-type")
+        # Decodes after the earlier parts of its segment (which start with a
+        # keyframe).
+        msn, idx = (int(x) for x in hint.split(".")[:2])
+        prev = b"".join(fetch(url, "%d.%d.%s" % (msn, i, hint.split(".")[-1]))
+                        for i in range(idx))
+        init = init_of(live, url, m) if key != "ts" else b""
+        path = str(tmp_path / ("%s-%s" % (key, hint + (".mp4" if key != "ts" else ""))))
+        with open(path, "wb") as f:
+            f.write(init + prev + body)
+        if key == "ts":
+            bad = hls.ts_problems(body)
+            assert not bad, "%s: %s" % (hint, bad)
+            assert_av(media.probe(path), "TS %s (with parts 0..%d before)" % (hint, idx - 1))
+        else:
+            info = media.probe(path)
+            codecs = [s.get("codec_name") for s in info.get("streams", [])]
+            assert codecs == ["h264" if kind == "video" else "aac"], \
+                "%s init+%s: streams %r" % (key, hint, codecs)
+        err = hls.decode_errors(path)
+        assert not err, "%s: %s does not decode cleanly: %s" % (key, hint, err[-1500:])
+    print("\n".join(report))
+
+
+def test_streamed_part_viewers_leave_mid_part(live):
+    """Viewers of a streamed part that hang up halfway are dropped: the part
+    still completes for those that stay, and it and the next part are then
+    served normally (nothing writes to the connections that went away)."""
+    r = warm(live)
+    for key in ("ts", "cmaf_video"):
+        url = r[key]
+        m = fresh_hint(url)
+        hint = m.preload_hint["URI"]
+        leavers = [Streamed(hls.join(url, hint)) for _ in range(4)]
+        stayer = Streamed(hls.join(url, hint))
+        for st in leavers:
+            assert st.status == 200 and st.chunked, (hint, st.status, st.headers)
+            st.sock.settimeout(2)
+            assert st.rest or st.sock.recv(1000), "%s: no first bytes" % hint
+            st.sock.close()
+        body = stayer.read_all()
+        assert stayer.complete and len(body) > 1000, "%s: the viewer that stayed got %d bytes" % (
+            hint, len(body))
+        assert hls.get_ok(hls.join(url, hint)).body == body
+        m2 = hls.Media(hls.get_ok(url).text)
+        nxt = Streamed(hls.join(url, m2.preload_hint["URI"]))
+        nb = nxt.read_all()
+        assert nxt.status == 200 and nxt.complete and nb, "%s next part: %s, %d bytes" % (
+            m2.preload_hint["URI"], nxt.status, len(nb))
+    assert live.server.proc.poll() is None, "weir died"
+
+
+def test_streamed_part_ends_when_publisher_leaves(weir, publish):
+    """A part streamed while the publisher goes away (for good: no grace
+    period) ends cleanly (final chunk) with what was produced, the same
+    bytes as the part then served, if at all."""
+    srv = weir(config={"streams": {"gone": {"name": "gone", "source": "push://127.0.0.1",
+                                            "pushgrace": 0}}})
+    pub = publish(srv, "gone")
+    wait_live(srv, "gone", pub)
+    url = srv.http_url("/cmaf/gone/index.m3u8")
+    mc = hls.Master(hls.get_ok(url, timeout=15).text)
+    vurl = hls.join(url, mc.variants[0][1])
+    hls.get_ok(vurl, timeout=15)
+    m = fresh_hint(vurl)
+    hint = m.preload_hint["URI"]
+    st = Streamed(hls.join(vurl, hint))
+    assert st.status == 200 and st.chunked, (hint, st.status, st.headers)
+    time.sleep(0.15)
+    pub.stop(signal.SIGKILL)
+    body = st.read_all(deadline_s=8)
+    assert st.complete, "%s: the response did not end after the publisher left (%.2f s, " \
+        "%d bytes)" % (hint, st.t_end, len(body))
+    assert st.t_end < 2.5, "%s: ended only after %.2f s" % (hint, st.t_end)
+    assert len(body) > 0
+    fr = mp4.fragments(body)
+    assert fr and all(f["tfdt"] is not None for f in fr), "%s: not moof+mdat fragments" % hint
+    after = hls.get(hls.join(vurl, hint))
+    assert after.status in (200, 404), after
+    if after.status == 200:
+        assert after.body == body, "%s: %d bytes streamed, %d served after" % (
+            hint, len(body), len(after.body))
+
+
+def test_blocking_reload_within_one_and_a_half_parts(live):
+    """Consecutive blocking reloads, each for the part after the last one
+    listed (what an LL-HLS player asks for): every one is answered within
+    1.5 x PART-TARGET, with that part listed, for TS and CMAF parts."""
+    r = warm(live)
+    report = []
+    for key in ("ts", "cmaf_video", "cmaf_audio"):
+        url = r[key]
+        m = live.media(url)
+        pt = m.part_target
+        times = []
+        for _ in range(8):
+            nm, npart = m.next_part()
+            q = "%s?_HLS_msn=%d&_HLS_part=%d" % (url, nm, npart)
+            res = hls.get(q, timeout=10)
+            assert res.status == 200, "%s: HTTP %s %r" % (q, res.status, res.body[:200])
+            m = hls.Media(res.text)
+            want = "%d.%d.%s" % (nm, npart, "ts" if key == "ts" else "m4s")
+            assert want in [p["URI"] for _, _, p in m.all_parts()], \
+                "%s answered without part %s:\n%s" % (q, want, res.text[-600:])
+            times.append(res.elapsed)
+        report.append("%s: %s" % (key, " ".join("%.3f" % t for t in times)))
+        slow = [t for t in times if t >= 1.5 * pt]
+        assert not slow, "%s: blocking reloads took %s s; want < 1.5 x PART-TARGET = %.3f s" % (
+            key, ", ".join("%.3f" % t for t in times), 1.5 * pt)
+        # They did wait for the part: on average about a part each.
+        assert sum(times) / len(times) > 0.5 * pt, "%s: reloads did not block: %r" % (key, times)
+    print("\n".join(report))

@@ -7,7 +7,9 @@ least PLAY_S seconds: once per source type the player can force
 (?source=cmaf|hls|dash|ws), once with the player's own choice, once through
 /embed_<s>.js on another origin, and once starting while the stream is still
 offline. Playback counts only while currentTime advances in normal play
-(jumps to the live edge do not count).
+(jumps to the live edge do not count). hls.js on the LL-HLS source must
+also stay within 2 s of real time (wall clock minus the playing frame's
+EXT-X-PROGRAM-DATE-TIME).
 
 The web files come from the www directory the server finds (WEIR_WWW, the
 installed one, or the source tree's www/); the hls.js and dash.js bundles
@@ -231,3 +233,32 @@ def test_offline_then_live(weir, publish, browser_env):
     assert "Stream is offline" in rep["messages"], describe(rep)
     assert rep["states"][-1] == "playing", describe(rep)
     assert_played(rep)
+
+
+LATENCY_PLAY_S = 9.0
+LATENCY_SETTLE_S = 4.0  # of playback before latency counts
+LATENCY_MAX_S = 2.0
+
+
+def test_llhls_latency(live):
+    """hls.js playing the LL-HLS (CMAF, 500 ms parts) source sits less than
+    2 s behind real time: wall clock minus the EXT-X-PROGRAM-DATE-TIME of
+    the frame playing (hls.playingDate), after a few seconds of playback."""
+    srv, _ = live
+    rep = play(srv.http_url("live.html?source=cmaf"), need=LATENCY_PLAY_S,
+               timeout_ms=PLAY_TIMEOUT_MS)
+    assert_played(rep, SOURCE_TYPES["cmaf"])
+    assert rep["engine"] == "hls.js", describe(rep)
+    lat = [x for t, x in rep.get("pdtLatency", []) if t >= LATENCY_SETTLE_S]
+    assert len(lat) >= 8, "too few latency samples after %.0f s of playback: %r\n%s" % (
+        LATENCY_SETTLE_S, rep.get("pdtLatency"), describe(rep))
+    lat.sort()
+    median, worst = lat[len(lat) // 2], lat[-1]
+    print("LL-HLS latency (wall clock - PDT): median %.3f s, max %.3f s, min %.3f s, %d samples"
+          % (median, worst, lat[0], len(lat)))
+    print("samples (s played, latency): %r" % rep.get("pdtLatency"))
+    assert lat[0] > 0, "playing a frame dated in the future (%.3f s): PROGRAM-DATE-TIME is " \
+        "not the time it was received" % lat[0]
+    assert median < LATENCY_MAX_S and worst < LATENCY_MAX_S + 0.25, \
+        "LL-HLS latency median %.3f s, max %.3f s; want < %.1f s:\n%s" % (
+            median, worst, LATENCY_MAX_S, describe(rep))

@@ -5,9 +5,11 @@
  *   /cmaf/<s>/index.m3u8, /cmaf/<s>/index.mpd
  *   /cmaf/<s>/<rid>/index.m3u8, init<g>.mp4, init.mp4, <msn>.m4s, <msn>.<p>.m4s
  *   /cmaf/<s>/utc                           UTC time for DASH clients
- * Requests for what does not exist yet (a blocking reload, the preload-
- * hinted part, the segment in progress) are deferred and answered the
- * moment it exists, or with 503 after three target durations. */
+ * Requests for what does not exist yet (a blocking reload, the segment in
+ * progress) are deferred and answered the moment it exists, or with 503
+ * after three target durations. A GET of the preload-hinted part is
+ * streamed (chunked) from its first bytes on, chunk by chunk as the
+ * segmenter packages them, and ends when the part closes. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,13 +25,20 @@
 #include "proto/http/http.h"
 #include "proto/registry.h"
 
-enum wait_kind { W_PLAYLIST, W_PART, W_SEGMENT, W_MPD };
+enum wait_kind { W_PLAYLIST, W_PART, W_SEGMENT, W_MPD, W_STREAM };
 
+/* A deferred request (in sg->waiters), or a streamed part (W_STREAM, in
+ * sg->streamers). */
 struct seg_waiter {
 	struct seg_waiter *next, *prev;
 	struct segmenter *sg;
-	struct http_conn *c;
+	struct http_conn *c; /* NULL once the connection went away (W_STREAM) */
 	enum wait_kind kind;
+	bool streaming; /* W_STREAM: the response has begun */
+	bool busy;      /* W_STREAM: being moved along (freed by its caller) */
+	unsigned pass;  /* W_STREAM: last stream_pump_all() pass that saw it */
+	unsigned sent_chunks;
+	size_t sent_bytes;
 	unsigned rend; /* index in sg->rends */
 	uint64_t msn;
 	int part;
@@ -51,19 +60,38 @@ static uint64_t now_ms(void)
 	return uv_now(uv_default_loop());
 }
 
+static struct seg_waiter **list_of(struct seg_waiter *w)
+{
+	return w->kind == W_STREAM ? &w->sg->streamers : &w->sg->waiters;
+}
+
 static void waiter_unlink(struct seg_waiter *w)
 {
 	if (w->prev)
 		w->prev->next = w->next;
 	else
-		w->sg->waiters = w->next;
+		*list_of(w) = w->next;
 	if (w->next)
 		w->next->prev = w->prev;
+}
+
+static void waiter_link(struct seg_waiter *w)
+{
+	struct seg_waiter **head = list_of(w);
+	w->prev = NULL;
+	w->next = *head;
+	if (*head)
+		(*head)->prev = w;
+	*head = w;
 }
 
 static void waiter_closed(void *arg)
 {
 	struct seg_waiter *w = arg;
+	if (w->busy) {
+		w->c = NULL; /* the pump frees it */
+		return;
+	}
 	waiter_unlink(w);
 	free(w);
 }
@@ -134,6 +162,8 @@ static void answer_waiter(struct seg_waiter *w, bool timeout)
 	struct http_conn *c = w->c;
 	struct seg_rend *r = &w->sg->rends[w->rend];
 	waiter_unlink(w);
+	/* w is gone: a write failing while answering must not call back */
+	http_stream_set_callbacks(c, NULL, NULL, NULL);
 	struct seg_waiter copy = *w;
 	copy.o.query = copy.query; /* it pointed into w */
 	free(w);
@@ -144,11 +174,134 @@ static void answer_waiter(struct seg_waiter *w, bool timeout)
 	else if (copy.kind == W_PLAYLIST)
 		answer_playlist(c, r, &copy.o, true);
 	else
-		answer_media(c, r, copy.msn, copy.kind == W_PART ? copy.part : -1);
+		answer_media(c, r, copy.msn,
+			     copy.kind == W_PART || copy.kind == W_STREAM ? copy.part : -1);
+}
+
+/* ---- streamed parts ---- */
+
+static void stream_free(struct seg_waiter *w)
+{
+	waiter_unlink(w);
+	free(w);
+}
+
+/* Ends w's response and frees w (the connection may go on with its next
+ * request at once, which may add waiters). */
+static void stream_finish(struct seg_waiter *w)
+{
+	struct http_conn *c = w->c;
+	stream_free(w);
+	if (c) {
+		http_stream_set_callbacks(c, NULL, NULL, NULL);
+		http_stream_end(c);
+	}
+}
+
+/* Starts the response of w (200, chunked). false when that failed (w->c
+ * may be NULL then: the connection closed). */
+static bool stream_begin(struct seg_waiter *w)
+{
+	const char *ctype = w->sg->kind == SEG_TS ? "video/mp2t" : "video/mp4";
+	int rc = http_stream_begin(w->c, 200, ctype, false);
+	if (rc || !w->c)
+		return false;
+	w->streaming = true;
+	http_stream_set_callbacks(w->c, NULL, waiter_closed, w);
+	return true;
+}
+
+/* Sends what w has not had of part p: new chunks while it is in
+ * progress, the rest of its bytes once complete. Returns whether the part
+ * is over (complete, or abandoned). */
+static bool stream_send(struct seg_waiter *w, const struct seg_live *lv, const struct seg_part *p)
+{
+	if (lv) {
+		for (; w->sent_chunks < lv->n && w->c; w->sent_chunks++) {
+			struct wbuf *ch = lv->chunks[w->sent_chunks];
+			http_stream_write_wbuf(w->c, wbuf_ref(ch), 0, ch->len);
+			w->sent_bytes += ch->len;
+		}
+		return false;
+	}
+	if (p && p->data->len > w->sent_bytes)
+		http_stream_write_wbuf(w->c, wbuf_ref(p->data), w->sent_bytes,
+				       p->data->len - w->sent_bytes);
+	return true;
+}
+
+/* Moves streamed part w along: begins the response once the part has
+ * bytes, sends what is new, ends the response when the part is complete
+ * (or can never complete). A request that never began streaming is
+ * answered as a plain one would be (the complete part, or 404). Returns
+ * true when w was answered and freed. */
+static bool stream_pump(struct seg_waiter *w)
+{
+	struct seg_rend *r = &w->sg->rends[w->rend];
+	const struct seg_live *lv = seg_live_part(r, w->msn, w->part);
+	if (!w->streaming && !lv) {
+		if (!pl_ready(r, w->msn, w->part))
+			return false;
+		answer_waiter(w, false);
+		return true;
+	}
+	struct seg_segment *s = seg_segment(r, w->msn);
+	const struct seg_part *p = s && (unsigned)w->part < s->nparts ? &s->parts[w->part] : NULL;
+	w->busy = true;
+	bool over = false;
+	if (w->streaming || stream_begin(w))
+		over = stream_send(w, lv, p);
+	else if (w->c)
+		http_respond_error(w->c, 500, "cannot stream");
+	w->busy = false;
+	if (!w->c || !w->streaming) {
+		stream_free(w);
+		return true;
+	}
+	if (over) {
+		stream_finish(w);
+		return true;
+	}
+	return false;
+}
+
+/* Every streamed part of sg moved along, once each (answering may run a
+ * connection's next request, which may add streamers: rescan). */
+static void stream_pump_all(struct segmenter *sg)
+{
+	unsigned pass = ++sg->pump_pass;
+	for (bool again = true; again;) {
+		again = false;
+		for (struct seg_waiter *w = sg->streamers; w; w = w->next) {
+			if (w->pass == pass)
+				continue;
+			w->pass = pass;
+			if (stream_pump(w)) {
+				again = true;
+				break;
+			}
+		}
+	}
+}
+
+void seg_chunks_added(struct segmenter *sg)
+{
+	stream_pump_all(sg);
+}
+
+/* A deferred request that waited too long (or whose segmenter goes away):
+ * 503, or the end of a streamed part. */
+static void give_up(struct seg_waiter *w)
+{
+	if (w->kind == W_STREAM && w->streaming)
+		stream_finish(w);
+	else
+		answer_waiter(w, true);
 }
 
 void seg_progress(struct segmenter *sg)
 {
+	stream_pump_all(sg);
 	/* Answering may run the connection's next request, which may add
 	 * waiters: restart the scan after every answer. */
 	for (bool again = true; again;) {
@@ -165,22 +318,28 @@ void seg_progress(struct segmenter *sg)
 
 void seg_drop_waiters(struct segmenter *sg)
 {
-	while (sg->waiters)
-		answer_waiter(sg->waiters, true);
+	while (sg->waiters || sg->streamers)
+		give_up(sg->waiters ? sg->waiters : sg->streamers);
+}
+
+static void expire_list(struct seg_waiter **head, uint64_t now)
+{
+	for (bool again = true; again;) {
+		again = false;
+		for (struct seg_waiter *w = *head; w; w = w->next)
+			if (now >= w->deadline_ms) {
+				give_up(w);
+				again = true;
+				break;
+			}
+	}
 }
 
 static void expire(struct segmenter *sg, void *arg)
 {
 	uint64_t now = *(uint64_t *)arg;
-	for (bool again = true; again;) {
-		again = false;
-		for (struct seg_waiter *w = sg->waiters; w; w = w->next)
-			if (now >= w->deadline_ms) {
-				answer_waiter(w, true);
-				again = true;
-				break;
-			}
-	}
+	expire_list(&sg->waiters, now);
+	expire_list(&sg->streamers, now);
 }
 
 static void reaper_cb(uv_timer_t *t)
@@ -208,11 +367,10 @@ static int defer(struct http_conn *c, struct segmenter *sg, struct seg_rend *r, 
 		w->o.query = w->query;
 	}
 	w->deadline_ms = now_ms() + (uint64_t)(3 * seg_target_duration_us(sg) / 1000);
-	w->next = sg->waiters;
-	if (sg->waiters)
-		sg->waiters->prev = w;
-	sg->waiters = w;
+	waiter_link(w);
 	http_defer(c, waiter_closed, w);
+	if (kind == W_STREAM)
+		stream_pump(w); /* it may have bytes already */
 	return 0;
 }
 
@@ -288,7 +446,7 @@ static int media_playlist(struct http_conn *c, struct http_request *req, struct 
 }
 
 static int media_file(struct http_conn *c, struct segmenter *sg, struct seg_rend *r,
-		      const char *file)
+		      const char *file, bool head)
 {
 	const char *want = sg->kind == SEG_TS ? "ts" : "m4s";
 	if (sg->kind == SEG_CMAF && !strncmp(file, "init", 4)) {
@@ -307,7 +465,8 @@ static int media_file(struct http_conn *c, struct segmenter *sg, struct seg_rend
 		return answer_media(c, r, msn, part);
 	if (sg->ended)
 		return http_respond_error(c, 404, "stream ended");
-	/* The segment in progress, or the next part (preload hint): wait. */
+	/* The segment in progress: wait. The next part (preload hint): stream
+	 * it as it is produced (HEAD: wait for it). */
 	const struct seg_segment *cur = r->started ? &r->segs[r->cur_msn % SEG_WINDOW] : NULL;
 	bool next_part = cur && part >= 0 &&
 			 ((msn == r->cur_msn && (unsigned)part == cur->nparts) ||
@@ -315,7 +474,7 @@ static int media_file(struct http_conn *c, struct segmenter *sg, struct seg_rend
 	if (part < 0 && r->started && msn == r->cur_msn)
 		return defer(c, sg, r, W_SEGMENT, msn, -1, NULL);
 	if (next_part)
-		return defer(c, sg, r, W_PART, msn, part, NULL);
+		return defer(c, sg, r, head ? W_PART : W_STREAM, msn, part, NULL);
 	return http_respond_error(c, 404, "segment not available");
 }
 
@@ -460,7 +619,7 @@ static int handle(struct http_conn *c, struct http_request *req, const struct se
 	seg_touch(sg);
 	if (!strcmp(slash + 1, "index.m3u8"))
 		return media_playlist(c, req, sg, r);
-	return media_file(c, sg, r, slash + 1);
+	return media_file(c, sg, r, slash + 1, !strcmp(req->method, "HEAD"));
 }
 
 static int hls_handler(struct http_conn *c, struct http_request *req, const struct server_env *env)

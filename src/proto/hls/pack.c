@@ -1,5 +1,6 @@
-/* Packaging of parts: MPEG-TS (PSI + PES per frame) or one CMAF fragment
- * (moof + mdat of a single track). */
+/* Packaging of the chunks parts are made of: MPEG-TS (PSI at a part's
+ * start, then a PES per frame) or CMAF fragments (moof + mdat of a single
+ * track). */
 #include "proto/hls/seg.h"
 
 #include <errno.h>
@@ -17,10 +18,11 @@ static int64_t to_ts(int64_t us, uint32_t timescale)
 	return (int64_t)(v >= 0 ? (v + 500000) / 1000000 : (v - 500000) / 1000000);
 }
 
-static int pack_ts(struct seg_rend *r, struct frame **frames, unsigned n, struct wbuf **out)
+static int pack_ts(struct seg_rend *r, struct frame **frames, unsigned n, bool part_start,
+		   struct wbuf **out)
 {
 	struct bytes b = {0};
-	int rc = ts_mux_psi(r->ts, &b);
+	int rc = part_start ? ts_mux_psi(r->ts, &b) : 0;
 	for (unsigned i = 0; i < n && !rc; i++)
 		rc = ts_mux_frame(r->ts, frames[i], &b);
 	if (!rc && !(*out = wbuf_from(b.data, b.len)))
@@ -58,9 +60,11 @@ static uint32_t sample_duration(struct seg_rend *r, const struct track *t, struc
 	return d;
 }
 
-/* Returns -EAGAIN when every frame was dropped (nothing to package). */
+/* Returns -EAGAIN when every frame was dropped (nothing to package). The
+ * audio decode time only jumps at a part's start, so that a part's
+ * fragments continue each other. */
 static int pack_cmaf(struct seg_rend *r, struct frame **frames, unsigned n, int64_t end_us,
-		     struct wbuf **out, uint64_t *t_start, uint64_t *t_dur)
+		     bool part_start, struct wbuf **out, uint64_t *t_start, uint64_t *t_dur)
 {
 	const struct track *t = hub_stream_track(hub_reader_stream(r->sg->r), (unsigned)r->drive);
 	struct fmp4_sample *s = calloc(n, sizeof(*s));
@@ -72,7 +76,7 @@ static int pack_cmaf(struct seg_rend *r, struct frame **frames, unsigned n, int6
 	uint64_t base = 0, total = 0;
 	unsigned k = 0;
 	for (unsigned i = 0; i < n; i++) {
-		if (audio && !audio_keep(r, frames[i], k == 0))
+		if (audio && !audio_keep(r, frames[i], part_start && k == 0))
 			continue;
 		if (k == 0) {
 			int64_t v = to_ts(frames[i]->dts_us, r->timescale);
@@ -99,15 +103,15 @@ static int pack_cmaf(struct seg_rend *r, struct frame **frames, unsigned n, int6
 }
 
 int seg_pack_part(struct seg_rend *r, struct frame **frames, unsigned n, int64_t end_dts_us,
-		  struct wbuf **out, uint64_t *t_start, uint64_t *t_dur)
+		  bool part_start, struct wbuf **out, uint64_t *t_start, uint64_t *t_dur)
 {
 	*out = NULL;
 	if (r->sg->kind == SEG_TS) {
 		*t_start = (uint64_t)to_ts(frames[0]->dts_us > 0 ? frames[0]->dts_us : 0, 90000);
 		*t_dur = (uint64_t)to_ts(end_dts_us - frames[0]->dts_us, 90000);
-		return pack_ts(r, frames, n, out);
+		return pack_ts(r, frames, n, part_start, out);
 	}
-	return pack_cmaf(r, frames, n, end_dts_us, out, t_start, t_dur);
+	return pack_cmaf(r, frames, n, end_dts_us, part_start, out, t_start, t_dur);
 }
 
 int seg_pack_init(struct seg_rend *r, struct hub_stream *s)

@@ -14,6 +14,12 @@
 #include "media/codecstr.h"
 
 #define PARTS_LISTED_SEGS 3 /* segments whose parts are listed (LL) */
+/* PART-HOLD-BACK in parts: the spec's minimum (RFC 8216bis: at least
+ * twice the part target; three times is only recommended). Players keep
+ * this far behind the newest part: 2 x 500 ms keeps them within 2 s of
+ * real time, and parts are produced on time (the hinted part is streamed
+ * as it is made, blocking reloads are answered the moment a part closes). */
+#define PART_HOLD_BACK_PARTS 2
 
 static const char *ext(const struct segmenter *sg)
 {
@@ -153,7 +159,7 @@ int pl_media(const struct seg_rend *r, const struct pl_opts *o, struct bytes *ou
 	m.first_msn = n ? segs[0].msn : r->cur_msn;
 	if (o->ll) {
 		m.part_target_us = SEG_PART_US;
-		m.part_hold_back_us = 3 * SEG_PART_US;
+		m.part_hold_back_us = PART_HOLD_BACK_PARTS * SEG_PART_US;
 		m.can_skip_until_us = 6 * m.target_us;
 		m.can_block_reload = true;
 		if (!sg->ended && r->started) {

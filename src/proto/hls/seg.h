@@ -19,6 +19,9 @@ enum seg_kind { SEG_TS, SEG_CMAF };
 #define SEG_MAX_RENDS 8
 #define SEG_PART_US   500000 /* LL-HLS part target */
 #define SEG_IDLE_MS   60000  /* freed after this long without requests */
+/* CMAF audio in a part in progress is packaged in fragments of about this
+ * much (video: a fragment per frame, TS: PES packets per frame). */
+#define SEG_AUDIO_CHUNK_US 100000
 
 struct seg_part {
 	int64_t start_us, dur_us;
@@ -41,6 +44,20 @@ struct seg_segment {
 	bool used; /* holds segment msn (slots start empty) */
 };
 
+/* The part in progress: the bytes packaged so far, as chunks (whole TS
+ * packets, or moof+mdat fragments) that requests for the preload-hinted
+ * part stream as they come. Once the part closes, its data is exactly
+ * these chunks joined. */
+struct seg_live {
+	struct wbuf **chunks;
+	unsigned n, cap;
+	size_t bytes;     /* sum of the chunks' lengths */
+	bool has_frames;  /* a frame of the part arrived */
+	bool independent; /* its first frame is a random access point */
+	int64_t first_dts_us;
+	uint64_t t_start, t_dur; /* CMAF, in the rendition's timescale */
+};
+
 struct segmenter;
 
 struct seg_rend {
@@ -58,7 +75,8 @@ struct seg_rend {
 	bool started;                        /* cur_msn has begun */
 	bool ever_started;                   /* some segment has begun (first_msn is valid) */
 	bool next_discontinuity;
-	/* part in progress */
+	/* part in progress: frames not packaged yet, and the chunks */
+	struct seg_live live;
 	struct frame **pend;
 	unsigned npend, cap_pend;
 	int64_t part_start_us;
@@ -88,7 +106,10 @@ struct segmenter {
 	bool has_video;
 	bool ended;
 	uint64_t last_request_ms;
-	struct seg_waiter *waiters;
+	struct seg_waiter *waiters;   /* deferred answers */
+	struct seg_waiter *streamers; /* streamed answers for parts in progress */
+	bool chunks_added;            /* since the last seg_chunks_added() */
+	unsigned pump_pass;           /* http.c: streamers moved along */
 	unsigned refs;
 	int64_t ast_ms; /* DASH availabilityStartTime, fixed once known */
 	/* PROGRAM-DATE-TIME follows media time from one anchor, so the dates
@@ -111,14 +132,25 @@ void seg_reap(uint64_t now_ms);
 int64_t seg_target_duration_us(const struct segmenter *sg);
 void seg_foreach(void (*fn)(struct segmenter *sg, void *arg), void *arg);
 
-/* pack.c: builds the bytes of a part from frames (fMP4 or TS). */
+/* Part msn.part of r as it is being produced (NULL unless it is the part
+ * in progress and has bytes). */
+const struct seg_live *seg_live_part(const struct seg_rend *r, uint64_t msn, int part);
+
+/* pack.c: builds one chunk of a part from frames (fMP4 or TS):
+ * part_start marks a part's first chunk (TS: PSI first; CMAF audio: the
+ * decode time may jump forward to the frames' timestamps). end_dts_us is
+ * where the last frame ends (video durations). *t_start, *t_dur: media
+ * time of the chunk (CMAF: rendition timescale; TS: 90 kHz). -EAGAIN when
+ * every frame was dropped (nothing to package). */
 int seg_pack_part(struct seg_rend *r, struct frame **frames, unsigned n, int64_t end_dts_us,
-		  struct wbuf **out, uint64_t *t_start, uint64_t *t_dur);
+		  bool part_start, struct wbuf **out, uint64_t *t_start, uint64_t *t_dur);
 int seg_pack_init(struct seg_rend *r, struct hub_stream *s);
 void seg_pack_free(struct seg_rend *r);
 
-/* http.c: wakes deferred requests after progress of sg. */
+/* http.c: wakes deferred requests after progress of sg (a part or a
+ * segment closed), and streams new chunks of parts in progress. */
 void seg_progress(struct segmenter *sg);
+void seg_chunks_added(struct segmenter *sg);
 void seg_drop_waiters(struct segmenter *sg);
 
 #endif

@@ -1,7 +1,9 @@
 /* Segmenter lifecycle and cutting: frames from a hub reader are grouped
  * into parts (~500 ms, LL-HLS) and segments (cut at keyframes once
- * segmentsize is reached). Every part is packaged once (pack.c) and its
- * bytes are shared by all viewers; a complete segment is its parts joined. */
+ * segmentsize is reached). A part is packaged once (pack.c), as it comes:
+ * in chunks (a frame or a few) that requests for the part in progress
+ * stream, and that, joined, are the part's bytes once it closes. All bytes
+ * are shared by every viewer; a complete segment is its parts joined. */
 #include "proto/hls/seg.h"
 
 #include <errno.h>
@@ -56,6 +58,69 @@ static void pend_clear(struct seg_rend *r)
 	r->npend = 0;
 }
 
+/* Drops the first n pending frames (they were packaged). */
+static void pend_shift(struct seg_rend *r, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		frame_unref(r->pend[i]);
+	memmove(r->pend, r->pend + n, (r->npend - n) * sizeof(*r->pend));
+	r->npend -= n;
+}
+
+/* Forgets the part in progress (the chunk array is kept for the next). */
+static void live_reset(struct seg_live *lv)
+{
+	for (unsigned i = 0; i < lv->n; i++)
+		wbuf_unref(lv->chunks[i]);
+	struct wbuf **keep = lv->chunks;
+	unsigned cap = lv->cap;
+	memset(lv, 0, sizeof(*lv));
+	lv->chunks = keep;
+	lv->cap = cap;
+}
+
+/* Appends chunk wb (the reference is taken over, also on error). */
+static int live_add(struct seg_live *lv, struct wbuf *wb)
+{
+	if (lv->n == lv->cap) {
+		unsigned cap = lv->cap ? lv->cap * 2 : 32;
+		struct wbuf **v = realloc(lv->chunks, cap * sizeof(*v));
+		if (!v) {
+			wbuf_unref(wb);
+			return -ENOMEM;
+		}
+		lv->chunks = v;
+		lv->cap = cap;
+	}
+	lv->chunks[lv->n++] = wb;
+	lv->bytes += wb->len;
+	return 0;
+}
+
+/* The chunks joined: one buffer (a reference to the only chunk, or a
+ * copy). NULL on ENOMEM. */
+static struct wbuf *live_join(const struct seg_live *lv)
+{
+	if (lv->n == 1)
+		return wbuf_ref(lv->chunks[0]);
+	struct wbuf *wb = wbuf_new(lv->bytes);
+	if (!wb)
+		return NULL;
+	size_t o = 0;
+	for (unsigned i = 0; i < lv->n; i++) {
+		memcpy(wb->data + o, lv->chunks[i]->data, lv->chunks[i]->len);
+		o += lv->chunks[i]->len;
+	}
+	return wb;
+}
+
+const struct seg_live *seg_live_part(const struct seg_rend *r, uint64_t msn, int part)
+{
+	if (!r->started || msn != r->cur_msn || part < 0 || !r->live.n)
+		return NULL;
+	return r->segs[msn % SEG_WINDOW].nparts == (unsigned)part ? &r->live : NULL;
+}
+
 static int pend_add(struct seg_rend *r, struct frame *f)
 {
 	if (r->npend == r->cap_pend) {
@@ -81,33 +146,74 @@ static bool is_video(struct segmenter *sg, unsigned idx)
 	return is_video_track(stream_of(sg), idx);
 }
 
-/* Packages the pending frames as the next part of the current segment. */
+/* Packages pending frames as a chunk of the part in progress. With final
+ * set, all of them (the part ends at end_us); otherwise only what need
+ * not wait: a CMAF video frame's duration is the distance to the next
+ * frame, so the newest waits for it; CMAF audio gathers
+ * SEG_AUDIO_CHUNK_US worth of frames (fewer, bigger fragments). */
+static int flush_pend(struct seg_rend *r, bool final, int64_t end_us)
+{
+	unsigned n = r->npend;
+	if (!final && n && r->sg->kind == SEG_CMAF) {
+		if (is_video(r->sg, (unsigned)r->drive)) {
+			n--;
+			end_us = r->pend[n]->dts_us;
+		} else if (r->pend[n - 1]->dts_us - r->pend[0]->dts_us + r->frame_dur_us <
+			   SEG_AUDIO_CHUNK_US) {
+			n = 0;
+		}
+	}
+	if (!n)
+		return 0;
+	struct seg_live *lv = &r->live;
+	struct wbuf *wb = NULL;
+	uint64_t t0 = 0, td = 0;
+	int rc = seg_pack_part(r, r->pend, n, end_us, lv->n == 0, &wb, &t0, &td);
+	pend_shift(r, n);
+	if (rc == -EAGAIN)
+		return 0; /* all frames dropped */
+	if (rc < 0)
+		return rc;
+	if (!lv->n)
+		lv->t_start = t0;
+	lv->t_dur += td;
+	r->sg->chunks_added = true;
+	return live_add(lv, wb);
+}
+
+/* Closes the part in progress at end_us: the next part of the current
+ * segment, its bytes the chunks joined. No part when it has no bytes. */
 static int end_part(struct seg_rend *r, int64_t end_us)
 {
 	struct seg_segment *s = &r->segs[r->cur_msn % SEG_WINDOW];
-	if (!r->npend)
-		return 0;
-	struct wbuf *wb = NULL;
-	uint64_t t0 = 0, td = 0;
-	int rc = seg_pack_part(r, r->pend, r->npend, end_us, &wb, &t0, &td);
-	bool indep = !is_video(r->sg, (unsigned)r->drive) || (r->pend[0]->flags & FRAME_KEY);
-	pend_clear(r);
-	if (rc == -EAGAIN)
-		return 0; /* all frames dropped: no part */
-	if (rc < 0)
+	struct seg_live *lv = &r->live;
+	int rc = flush_pend(r, true, end_us);
+	struct wbuf *wb = rc || !lv->n ? NULL : live_join(lv);
+	if (!rc && lv->n && !wb)
+		rc = -ENOMEM;
+	if (!wb) {
+		live_reset(lv);
 		return rc;
+	}
 	struct seg_part *p = &s->parts[s->nparts++];
 	p->start_us = r->part_start_us;
 	p->dur_us = end_us - r->part_start_us;
-	if (r->sg->kind == SEG_CMAF && r->timescale)
+	uint64_t t0 = lv->t_start, td = lv->t_dur;
+	if (r->sg->kind == SEG_CMAF && r->timescale) {
 		p->dur_us = (int64_t)(td * 1000000 / r->timescale);
-	p->independent = indep;
+	} else {
+		int64_t first = lv->first_dts_us > 0 ? lv->first_dts_us : 0;
+		t0 = (uint64_t)(first * 9 / 100);
+		td = (uint64_t)((end_us - lv->first_dts_us) * 9 / 100);
+	}
+	p->independent = lv->independent;
 	p->data = wb;
 	if (s->nparts == 1)
 		s->t_start = t0;
 	s->t_dur += td;
 	s->dur_us += p->dur_us;
 	r->part_start_us = end_us;
+	live_reset(lv);
 	return 0;
 }
 
@@ -180,7 +286,7 @@ static bool segment_due(struct seg_rend *r, const struct frame *f)
 static bool part_due(struct seg_rend *r, const struct frame *f)
 {
 	int64_t est = r->frame_dur_us > 0 ? r->frame_dur_us : 0;
-	return r->npend && f->dts_us - r->part_start_us + est > SEG_PART_US;
+	return r->live.has_frames && f->dts_us - r->part_start_us + est > SEG_PART_US;
 }
 
 /* A track changed its codec configuration: new init/mux, discontinuity. */
@@ -233,11 +339,18 @@ static int rend_frame(struct seg_rend *r, struct frame *f)
 		seg_progress(r->sg);
 	}
 	if (drive) {
-		if (r->npend && f->dts_us > r->last_dts_us)
+		if (r->live.has_frames && f->dts_us > r->last_dts_us)
 			r->frame_dur_us = f->dts_us - r->last_dts_us;
 		r->last_dts_us = f->dts_us;
 	}
-	return pend_add(r, f);
+	if (!r->live.has_frames) {
+		r->live.has_frames = true;
+		r->live.independent =
+		    !is_video(r->sg, (unsigned)r->drive) || (f->flags & FRAME_KEY);
+		r->live.first_dts_us = f->dts_us;
+	}
+	rc = pend_add(r, f);
+	return rc ?: flush_pend(r, false, 0);
 }
 
 static void finish(struct segmenter *sg)
@@ -268,6 +381,10 @@ static void on_wake(struct hub_reader *rd, void *arg)
 			LOGF(LOG_WARN, sg->stream, "segmenter error: %s", strerror(-rc));
 			break;
 		}
+	}
+	if (sg->chunks_added) {
+		sg->chunks_added = false;
+		seg_chunks_added(sg);
 	}
 	if (rc == -EPIPE || rc == -ENOBUFS || (rc < 0 && rc != -EPIPE))
 		finish(sg);
@@ -329,6 +446,8 @@ static void seg_free(struct segmenter *sg)
 		struct seg_rend *r = &sg->rends[i];
 		pend_clear(r);
 		free(r->pend);
+		live_reset(&r->live);
+		free(r->live.chunks);
 		for (unsigned k = 0; k < SEG_WINDOW; k++)
 			segment_clear(&r->segs[k]);
 		seg_pack_free(r);

@@ -67,6 +67,10 @@ int http_stream_begin(struct http_conn *c, int status, const char *content_type,
  * bufs point into; the call takes both over, also on error. 0 or -errno. */
 int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
 		      struct frame **refs, unsigned nrefs, void *owned);
+/* Like http_stream_write for the bytes wb->data[off, off + len) of a
+ * shared buffer, sent by reference (the call takes over the reference to
+ * wb, also on error). 0 or -errno. */
+int http_stream_write_wbuf(struct http_conn *c, struct wbuf *wb, size_t off, size_t len);
 /* Bytes queued but not yet written to the socket. */
 size_t http_stream_queued(const struct http_conn *c);
 /* Ends the streaming response (final chunk or close). */

@@ -226,6 +226,39 @@ int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
 	return rc;
 }
 
+int http_stream_write_wbuf(struct http_conn *c, struct wbuf *wb, size_t off, size_t len)
+{
+	if (c->state != HC_STREAMING || !len || off > wb->len || len > wb->len - off) {
+		wbuf_unref(wb);
+		if (c->state != HC_STREAMING)
+			return -EPIPE;
+		return len ? -EINVAL : 0;
+	}
+	uv_buf_t v[3];
+	unsigned nv = 0;
+	char *line = NULL;
+	int n = 0;
+	if (c->chunked_out) {
+		if (!(line = malloc(24))) {
+			wbuf_unref(wb);
+			return -ENOMEM;
+		}
+		n = snprintf(line, 24, "%zx\r\n", len);
+		memcpy(line + n, "\r\n", 2);
+		v[nv++] = uv_buf_init(line, (unsigned)n);
+	}
+	v[nv++] = uv_buf_init((char *)wb->data + off, (unsigned)len);
+	if (line)
+		v[nv++] = uv_buf_init(line + n, 2);
+	int rc = netout_write_ex(&c->out, v, nv, NULL, 0, line, NULL, wb);
+	if (rc) {
+		http_conn_close(c, "write failed");
+		return rc;
+	}
+	c->info.down_bytes = c->out.total;
+	return 0;
+}
+
 size_t http_stream_queued(const struct http_conn *c)
 {
 	return c->out.queued;

@@ -5,7 +5,10 @@
 // playback; jumps to the live edge do not count) or --timeout ms passed.
 // Prints one JSON line:
 //   {url, source, engine, state, advanced, span, frames, dropped, latency,
-//    errors, warnings, failedRequests, playerLog, elapsedMs}
+//    pdtLatency, errors, warnings, failedRequests, playerLog, elapsedMs}
+// "pdtLatency" holds [advanced, seconds] samples (hls.js only): the wall
+// clock minus the EXT-X-PROGRAM-DATE-TIME of the frame playing
+// (hls.playingDate), taken while the video plays.
 // and exits 0 when the video advanced enough, 1 when not, 2 on a harness
 // failure (the JSON then has "harnessError").
 //
@@ -60,9 +63,14 @@ function sample() {
 	const box = v && (v.closest(".weir-player") || v);
 	const p = box && box.weirPlayer;
 	const q = v && v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : null;
-	let latency = null;
+	let latency = null, pdtLatency = null;
 	try {
 		latency = p && p.engine && p.engine.latency ? p.engine.latency() : null;
+		/* hls.js: wall clock minus the PROGRAM-DATE-TIME of the frame
+		 * playing now */
+		const d = p && p.engine && p.engine.hls ? p.engine.hls.playingDate : null;
+		if (d && Number.isFinite(d.getTime()))
+			pdtLatency = (Date.now() - d.getTime()) / 1000;
 	} catch (e) { /* not yet */ }
 	return {
 		t: v ? v.currentTime : null,
@@ -75,6 +83,8 @@ function sample() {
 		frames: q ? q.totalVideoFrames : null,
 		dropped: q ? q.droppedVideoFrames : null,
 		latency: latency,
+		pdtLatency: pdtLatency,
+		rate: v ? v.playbackRate : null,
 		log: p ? p.log.slice(-40).map((e) => e.level + ": " + e.msg) : [],
 		message: (() => {
 			const m = box && box.querySelector && box.querySelector(".weir-message");
@@ -122,7 +132,7 @@ async function main() {
 	const o = parseArgs(process.argv.slice(2));
 	const out = {
 		url: o.url, source: null, engine: null, state: null, advanced: 0, span: 0,
-		frames: null, dropped: null, latency: null, errors: [], warnings: [],
+		frames: null, dropped: null, latency: null, pdtLatency: [], errors: [], warnings: [],
 		failedRequests: [], playerLog: [], states: [], messages: [], elapsedMs: 0,
 	};
 	const profile = mkdtempSync(join(tmpdir(), "weir-chromium-"));
@@ -170,7 +180,12 @@ async function main() {
 				const d = last === null ? 0 : s.t - last;
 				// Normal playback moves about 0.25 s per sample; bigger
 				// steps are seeks (live-edge jumps) and do not count.
-				if (d > 0 && d < 1.0 && !s.paused) out.advanced += d;
+				if (d > 0 && d < 1.0 && !s.paused) {
+					out.advanced += d;
+					if (s.pdtLatency !== null)
+						out.pdtLatency.push([Math.round(out.advanced * 1000) / 1000,
+							Math.round(s.pdtLatency * 1000) / 1000]);
+				}
 				last = s.t;
 			}
 			if (out.advanced >= o.need) break;

@@ -154,7 +154,14 @@ int rtmpc_send(struct rtmpc *r, uint8_t type, uint32_t ts_ms, const uint8_t *bod
 
 /* ---- bench (main.c, viewer.c, publisher.c, report.c) ---- */
 
-enum bench_mode { MODE_RTMP_PLAY, MODE_FLV_PLAY, MODE_RTMP_PUBLISH, MODE_HLS_PLAY };
+enum bench_mode {
+	MODE_RTMP_PLAY,
+	MODE_FLV_PLAY,
+	MODE_RTMP_PUBLISH,
+	MODE_HLS_PLAY,
+	MODE_SRT_PLAY, /* SRT callers (libsrt), MPEG-TS */
+	MODE_UDP_PLAY, /* one MPEG-TS over UDP receiver (a push target) */
+};
 
 struct bench_opts {
 	enum bench_mode mode;
@@ -172,8 +179,10 @@ struct bench_opts {
 	const char *json;
 	const char *label;
 	bool quiet;
-	bool expect_frames; /* exit 3 unless every viewer got video */
-	double behind_ms;   /* drift that counts as falling behind */
+	bool expect_frames;    /* exit 3 unless every viewer got video */
+	double behind_ms;      /* drift that counts as falling behind */
+	int srt_latency_ms;    /* SRTO_LATENCY of srt-play viewers; -1: libsrt's default */
+	double pace_window_ms; /* udp-play: bitrate windows (default 100) */
 };
 
 enum viewer_end {
@@ -186,10 +195,12 @@ struct viewer {
 	struct bench *b;
 	unsigned id;
 	bool rtmp;
-	struct rtmpc *r; /* RTMP viewer */
-	struct flvc *f;  /* HTTP-FLV viewer */
-	struct hlsc *h;  /* HLS viewer */
-	uint32_t skips;  /* HLS: next part had left the playlist window */
+	struct rtmpc *r;   /* RTMP viewer */
+	struct flvc *f;    /* HTTP-FLV viewer */
+	struct hlsc *h;    /* HLS viewer */
+	struct tsview *ts; /* srt-play, udp-play: MPEG-TS parser */
+	int srt_sock;      /* srt-play: SRTSOCKET, -1 when none */
+	uint32_t skips;    /* HLS: next part had left the playlist window */
 	enum viewer_end end;
 	const char *why;
 	uint64_t t_start_ns;     /* connect started */
@@ -232,6 +243,8 @@ struct bench {
 	struct {
 		uint64_t parts, win_parts, failed_req, skips;
 	} hls;
+	struct srtc *srt;  /* srt-play: the SRT I/O thread */
+	struct udprx *udp; /* udp-play: the receiver */
 };
 
 /* viewer.c */
@@ -270,6 +283,41 @@ int publisher_start(struct publisher *p, void (*ready)(struct bench *b),
 void publisher_stop(struct publisher *p);
 void publisher_stats(const struct publisher *p, struct publisher_stats *s);
 void publisher_free(struct publisher *p);
+
+/* tsview.c: MPEG-TS viewer side of srt-play and udp-play. Parses PAT/PMT
+ * and the video PES; every complete video access unit counts as a frame
+ * (media time from its PTS) and its latency is looked up in the send log:
+ * the FLV body the publisher sent is rebuilt from the Annex B NALs (the
+ * muxer's AUD and, before keyframes, parameter sets left out), so the
+ * media_key of the RTMP tag survives weir's FLV -> TS remux. */
+struct tsview *tsview_new(struct viewer *v);
+void tsview_free(struct tsview *t);
+/* TS bytes (any alignment) received at rx_ns (uv_hrtime clock). */
+void tsview_feed(struct tsview *t, const uint8_t *p, size_t len, uint64_t rx_ns);
+/* Exact latency quantiles of every TS viewer (ms): q = p50, p99, max,
+ * min. Returns the sample count (0: none). */
+int tsview_latency_exact(double q[4]);
+/* Prints them and adds "latency_exact_ms" to the JSON file. */
+void tsview_report(struct bench *b);
+/* Counters for the report: bytes seen, TS continuity errors. */
+uint64_t tsview_cc_errors(const struct tsview *t);
+
+/* srtc.c: srt-play viewers. One thread waits on libsrt's epoll and reads;
+ * the loop takes the bytes (with their receive times) through a uv_async
+ * and feeds each viewer's tsview. --url srt://127.0.0.1:port?streamid=S */
+int srtc_init(struct bench *b);
+int srtc_start(struct bench *b, struct viewer *v);
+/* Stops the thread, closes every viewer (ended/closed as for the others). */
+void srtc_stop(struct bench *b);
+
+/* udprx.c: udp-play. Binds --url udp://127.0.0.1:port at setup (so that a
+ * push target never sees a closed port), counts from viewer start; also
+ * measures pacing: bitrate per --pace-window-ms window. */
+int udprx_init(struct bench *b);
+int udprx_start(struct bench *b, struct viewer *v);
+void udprx_stop(struct bench *b);
+/* Prints the pacing table (stdout) and adds "pacing" to the JSON file. */
+void udprx_report(struct bench *b);
 
 /* report.c */
 void report_progress(struct bench *b, uint64_t now_ns);

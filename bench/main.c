@@ -24,6 +24,10 @@ static void usage(FILE *f)
 		"  rtmp-publish    only publish to --url for --duration seconds\n"
 		"  hls-play        LL-HLS players (plain HLS without EXT-X-PART) of\n"
 		"                  --url http://127.0.0.1[:port]/hls/stream/index.m3u8\n"
+		"  srt-play        SRT callers reading MPEG-TS from\n"
+		"                  --url srt://127.0.0.1:port?streamid=stream\n"
+		"  udp-play        one MPEG-TS over UDP receiver on --url udp://127.0.0.1:port\n"
+		"                  (a push target), with pacing windows\n"
 		"Options:\n"
 		"  --url URL           viewer URL (the publish URL in rtmp-publish mode)\n"
 		"  --viewers N         viewers (default 10)\n"
@@ -38,6 +42,8 @@ static void usage(FILE *f)
 		"  --video-kbps K      synthetic video bitrate (default 2000)\n"
 		"  --pid PID           server process: CPU from /proc/PID/stat, RSS from status\n"
 		"  --behind-ms MS      media-time drift that counts as behind (default 2000)\n"
+		"  --srt-latency MS    srt-play: SRTO_LATENCY (default: libsrt's, 120)\n"
+		"  --pace-window-ms MS udp-play: bitrate window (default 100)\n"
 		"  --json FILE         also write the results as JSON\n"
 		"  --label TEXT        a name for this run in the table and JSON\n"
 		"  --expect-frames     exit 3 unless every viewer received video\n"
@@ -48,8 +54,9 @@ static void usage(FILE *f)
 
 static int parse_mode(const char *s, enum bench_mode *m)
 {
-	static const char *const names[] = {"rtmp-play", "flv-play", "rtmp-publish", "hls-play"};
-	for (int i = 0; i < 4; i++) {
+	static const char *const names[] = {"rtmp-play", "flv-play", "rtmp-publish",
+					    "hls-play",  "srt-play", "udp-play"};
+	for (int i = 0; i < 6; i++) {
 		if (!strcmp(s, names[i])) {
 			*m = (enum bench_mode)i;
 			return 0;
@@ -121,6 +128,13 @@ static int parse_opt(struct bench_opts *o, int ch, const char *arg)
 		return 0;
 	case 'b':
 		return parse_num(arg, 1, 1e7, &o->behind_ms);
+	case 'L':
+		if (parse_num(arg, 0, 60000, &v))
+			return -EINVAL;
+		o->srt_latency_ms = (int)v;
+		return 0;
+	case 'W':
+		return parse_num(arg, 1, 10000, &o->pace_window_ms);
 	default:
 		return -EINVAL;
 	}
@@ -145,6 +159,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 	    {"video-kbps", required_argument, NULL, 'k'},
 	    {"pid", required_argument, NULL, 'p'},
 	    {"behind-ms", required_argument, NULL, 'b'},
+	    {"srt-latency", required_argument, NULL, 'L'},
+	    {"pace-window-ms", required_argument, NULL, 'W'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -153,7 +169,9 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
 				 .duration_s = 10,
 				 .settle_s = 2,
 				 .warmup_s = 3,
-				 .behind_ms = 2000};
+				 .behind_ms = 2000,
+				 .srt_latency_ms = -1,
+				 .pace_window_ms = 100};
 	if (argc < 2 || parse_mode(argv[1], &o->mode) < 0) {
 		usage(argc > 1 && !strcmp(argv[1], "--help") ? stdout : stderr);
 		return -EINVAL;
@@ -176,12 +194,19 @@ static int check_setup(struct bench *b)
 {
 	struct bench_opts *o = &b->o;
 	bool rtmp = false, prtmp = false;
-	if (!o->url || target_parse(o->url, &b->vt, &rtmp) < 0 ||
-	    rtmp != (o->mode != MODE_FLV_PLAY && o->mode != MODE_HLS_PLAY)) {
+	bool ts_mode = o->mode == MODE_SRT_PLAY || o->mode == MODE_UDP_PLAY;
+	if (ts_mode && !o->url) {
+		fprintf(stderr, "weir-bench: --url is needed\n");
+		return -EINVAL;
+	}
+	if (!ts_mode && (!o->url || target_parse(o->url, &b->vt, &rtmp) < 0 ||
+			 rtmp != (o->mode != MODE_FLV_PLAY && o->mode != MODE_HLS_PLAY))) {
 		fprintf(stderr, "weir-bench: --url must be a loopback %s URL\n",
 			rtmp ? "http://" : "rtmp://");
 		return -EINVAL;
 	}
+	if (o->mode == MODE_UDP_PLAY)
+		o->viewers = o->viewers ? 1 : 0; /* one receiver per port */
 	bool publishing = o->publish_file || o->synthetic;
 	if (o->mode == MODE_RTMP_PUBLISH) {
 		b->pt = b->vt;
@@ -233,9 +258,13 @@ static void finish(struct bench *b)
 	int rc = report_final(b);
 	if (!b->exit_code)
 		b->exit_code = rc;
+	tsview_report(b);
+	udprx_report(b);
 	b->stopping = true;
 	for (unsigned i = 0; i < b->nstarted; i++)
 		viewer_close(&b->v[i]);
+	srtc_stop(b);
+	udprx_stop(b);
 	if (b->pub)
 		publisher_stop(b->pub);
 	uv_close((uv_handle_t *)&b->tick, on_closed_handle);
@@ -272,7 +301,12 @@ static void ramp(struct bench *b, uint64_t now)
 		struct viewer *v = &b->v[b->nstarted++];
 		v->id = b->nstarted;
 		v->rtmp = b->o.mode == MODE_RTMP_PLAY;
-		viewer_start(b, v);
+		if (b->o.mode == MODE_SRT_PLAY)
+			srtc_start(b, v);
+		else if (b->o.mode == MODE_UDP_PLAY)
+			udprx_start(b, v);
+		else
+			viewer_start(b, v);
 	}
 	if (b->nstarted == b->o.viewers)
 		steady(b, now);
@@ -373,6 +407,12 @@ static int setup(struct bench *b)
 	b->v = calloc(b->o.viewers ? b->o.viewers : 1, sizeof(*b->v));
 	if (!b->log || !b->v)
 		return -ENOMEM;
+	for (unsigned i = 0; i < (b->o.viewers ? b->o.viewers : 1); i++)
+		b->v[i].srt_sock = -1;
+	if (b->o.mode == MODE_SRT_PLAY && srtc_init(b) < 0)
+		return -EINVAL;
+	if (b->o.mode == MODE_UDP_PLAY && udprx_init(b) < 0)
+		return -EINVAL;
 	if (b->o.publish_file || b->o.synthetic) {
 		b->pub =
 		    publisher_new(b, &b->pt, b->o.publish_file, b->o.synthetic, b->o.video_kbps);

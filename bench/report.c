@@ -10,7 +10,8 @@
 
 static const char *mode_name(enum bench_mode m)
 {
-	static const char *const names[] = {"rtmp-play", "flv-play", "rtmp-publish", "hls-play"};
+	static const char *const names[] = {"rtmp-play", "flv-play", "rtmp-publish",
+					    "hls-play",  "srt-play", "udp-play"};
 	return names[m];
 }
 

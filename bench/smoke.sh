@@ -2,9 +2,10 @@
 # CI smoke run of the load tool against weir (< 60 s):
 #   bench/smoke.sh [WEIR_BIN [WEIR_BENCH_BIN]]
 # Starts weir on free loopback ports, publishes 10 s of testsrc2 + sine
-# with ffmpeg -re, runs 50 RTMP viewers, 50 HTTP-FLV viewers and 20 LL-HLS
-# players for 5 s each (at the same time), prints the tables and fails
-# unless every viewer received video (HLS: video PES in downloaded parts).
+# with ffmpeg -re, runs 50 RTMP viewers, 50 HTTP-FLV viewers, 20 LL-HLS
+# players and 10 SRT viewers for 5 s each (at the same time), prints the
+# tables and fails unless every viewer received video (HLS, SRT: video PES
+# in the MPEG-TS).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,9 +47,11 @@ wait_port() {
 API=$(free_port)
 HTTP=$(free_port)
 RTMP=$(free_port)
+SRT=$(free_port) # a free TCP port number: most likely a free UDP one too
 cat >"$TMP/weir.json" <<EOF
 {"config":{"controller":{"port":$API,"interface":"127.0.0.1"},
- "protocols":[{"connector":"HTTP","port":$HTTP},{"connector":"RTMP","port":$RTMP}],
+ "protocols":[{"connector":"HTTP","port":$HTTP},{"connector":"RTMP","port":$RTMP},
+  {"connector":"SRT","port":$SRT}],
  "debug":3},
  "streams":{"live":{"name":"live","source":"push://127.0.0.1"}}}
 EOF
@@ -89,11 +92,16 @@ F=$!
 	--viewers 20 --ramp 100 --duration 5 --warmup 0 --quiet --expect-frames \
 	--json "$TMP/hls.json" >"$TMP/hls.txt" 2>&1 &
 H=$!
+"$BENCH" srt-play --url "srt://127.0.0.1:$SRT?streamid=live+smoke" --label smoke \
+	--viewers 10 --ramp 100 --duration 5 --warmup 0 --quiet --expect-frames \
+	--json "$TMP/srt.json" >"$TMP/srt.txt" 2>&1 &
+S=$!
 rc=0
 wait $R || rc=$?
 wait $F || rc=$((rc ? rc : $?))
 wait $H || rc=$((rc ? rc : $?))
-cat "$TMP/rtmp.txt" "$TMP/flv.txt" "$TMP/hls.txt"
+wait $S || rc=$((rc ? rc : $?))
+cat "$TMP/rtmp.txt" "$TMP/flv.txt" "$TMP/hls.txt" "$TMP/srt.txt"
 if [ "$rc" != 0 ]; then
 	echo "smoke: FAILED (weir-bench exit $rc); weir log:" >&2
 	tail -20 "$TMP/weir.log" >&2

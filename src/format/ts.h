@@ -83,5 +83,8 @@ int ts_demux_feed(struct ts_demux *d, const uint8_t *p, size_t len);
 /* Emits frames still buffered (end of input). */
 int ts_demux_flush(struct ts_demux *d);
 void ts_demux_get_stats(const struct ts_demux *d, struct ts_demux_stats *out);
+/* Track indices (bit idx) of the supported streams the PMT in force
+ * lists, whether or not they produced data yet; 0 before a PMT. */
+uint32_t ts_demux_track_mask(const struct ts_demux *d);
 
 #endif

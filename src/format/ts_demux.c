@@ -93,6 +93,14 @@ void ts_demux_get_stats(const struct ts_demux *d, struct ts_demux_stats *out)
 	*out = d->st;
 }
 
+uint32_t ts_demux_track_mask(const struct ts_demux *d)
+{
+	uint32_t m = 0;
+	for (unsigned i = 0; i < d->nes; i++)
+		m |= 1u << d->es[i]->idx;
+	return m;
+}
+
 int ts_demux_emit(struct ts_demux *d, struct ts_es *es, struct frame *f)
 {
 	int rc = 0;

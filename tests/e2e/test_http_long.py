@@ -419,13 +419,7 @@ def test_ts_parts_no_drift_60s(drift_runs, ingest):
                                     len(as_["gaps"])))
 
 
-SRT_PART_SKEW = pytest.mark.xfail(strict=True, reason=(
-    "server bug, src/proto/hls (being reworked): TS parts take frames in arrival order; "
-    "an MPEG-TS ingest delivers audio in ~0.35 s PES bursts after the video, so parts hold "
-    "audio 0.1-0.35 s older than their video and some parts none"))
-
-
-@pytest.mark.parametrize("ingest", ["rtmp", pytest.param("srt", marks=SRT_PART_SKEW)])
+@pytest.mark.parametrize("ingest", ["rtmp", "srt"])
 def test_ts_parts_audio_with_video(drift_runs, ingest):
     """Every TS part carries audio and video, the part's first audio within
     50 ms of its first video: a player at the live edge has both tracks up

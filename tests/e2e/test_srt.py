@@ -327,3 +327,54 @@ def test_pushes_listener_and_caller(weir, procs, clips, tmp_path):
     time.sleep(5)
     rx.stop()
     assert_av(probe_file(out2, "push caller"), "push caller")
+
+
+# -- a TS input whose audio starts before its video -----------------------------
+
+def audio_first_ts(path, lead_s=1.5):
+    """An MPEG-TS file whose audio starts lead_s before the first video
+    frame (-itsoffset on the video input): 8 s of H.264 + AAC."""
+    if not os.path.exists(path):
+        subprocess.run([media.FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
+                        "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+                        "-itsoffset", str(lead_s),
+                        "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-t", "8",
+                        "-map", "1:v", "-map", "0:a", "-c:v", "libx264", "-preset", "ultrafast",
+                        "-g", "25", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "64k",
+                        "-f", "mpegts", path], check=True, timeout=60)
+    return path
+
+
+def watch_track_sets(server, stream, seconds):
+    """Polls json_<stream>.js for `seconds`; returns the track kinds of every
+    answer that described a live stream (in order)."""
+    from conftest import tracks_of
+    seen = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            info = server.stream_info(stream, timeout=1)
+            kinds = sorted(t.get("type") for t in tracks_of(info))
+            if kinds and (not seen or seen[-1] != kinds):
+                seen.append(kinds)
+        except (OSError, AssertionError, ValueError):
+            pass
+        time.sleep(0.03)
+    return seen
+
+
+def test_audio_before_video_announced_together(weir, procs, tmp_path):
+    """A TS publisher whose audio precedes the first video frame by 1.5 s:
+    the stream is never live with audio only (the TS input holds audio
+    until the video keyframe, then announces both tracks), and players see
+    both tracks."""
+    s = srt_server(weir)
+    ts = audio_first_ts(str(tmp_path / "audio-first.ts"))
+    cmd = [media.FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "warning", "-re", "-i", ts,
+           "-c", "copy", "-map", "0", "-f", "mpegts", srt_url(s, "live+af")]
+    procs(cmd, "pub-af")
+    seen = watch_track_sets(s, "live+af", 6.0)
+    assert seen, "the stream never went live: %s" % s.log_tail(20)
+    assert ["audio"] not in seen, "live with audio only first: %r" % seen
+    assert seen[0] == ["audio", "video"], seen
+    assert_av(media.probe(s.flv_url("live+af")), "HTTP-FLV")

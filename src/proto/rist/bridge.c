@@ -67,10 +67,10 @@ static void quiet_global_log(void)
 	rist_logging_set_global(&g);
 }
 
-/* Track selectors belong to weir, not librist. */
+/* Track selectors and pacing belong to weir, not librist. */
 static bool weir_option(const char *p, size_t n)
 {
-	static const char *const keys[] = {"video=", "audio=", "subtitle="};
+	static const char *const keys[] = {"video=", "audio=", "subtitle=", "smooth="};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(*keys); i++)
 		if (n >= strlen(keys[i]) && !strncmp(p, keys[i], strlen(keys[i])))
 			return true;

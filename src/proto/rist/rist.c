@@ -7,7 +7,10 @@
  *
  * ?profile=simple|main (default main); every other option goes to librist
  * (buffer=, secret=, aes-type=, cname=, bandwidth=, ...). The push is
- * paced by media time (see tsudp/pacer.h) in 7-packet payloads. A caller
+ * paced by media time (see tsudp/pacer.h) in 7-packet payloads, each
+ * frame spread over smooth= ms (default 5: well below one frame, so
+ * that the push adds less than a frame to the RIST buffer's latency; the
+ * receiver's buffer absorbs the rest of the burstiness). A caller
  * push that reaches nobody within 10 s gives up; the manager may retry.
  * An input waits for its sender (see tsin.h for quiet senders). */
 #include <errno.h>
@@ -32,6 +35,7 @@
 #define AHEAD_PAUSE_US  2000000
 #define AHEAD_RESUME_US 1000000
 #define BATCH           64
+#define SMOOTH_MS       5
 
 struct rist_io {
 	uv_loop_t *loop;
@@ -258,11 +262,11 @@ static void set_fast(struct rist_io *r, bool fast)
 		uv_timer_start(&r->timer, push_slow_tick, 250, 250);
 }
 
-static int on_ts(void *arg, const uint8_t *ts, size_t len, int64_t dts_us)
+static int on_ts(void *arg, const uint8_t *ts, size_t len, int64_t dts_us, int64_t arrival_us)
 {
 	struct rist_io *r = arg;
 	int64_t now_us = (int64_t)(uv_hrtime() / 1000);
-	int rc = pacer_push(r->pacer, ts, len, dts_us, now_us);
+	int rc = pacer_push(r->pacer, ts, len, dts_us, arrival_us, now_us);
 	if (rc)
 		return rc;
 	set_fast(r, true);
@@ -284,7 +288,7 @@ static void push_started(void *arg)
 	struct rist_io *r = arg;
 	struct tsout_opts o = {.wait_ms = STREAM_WAIT_MS, .log_name = "RIST push"};
 	o.query = r->query;
-	struct tsout_cb cb = {.arg = r, .data = on_ts, .ended = on_ts_end};
+	struct tsout_cb cb = {.arg = r, .data_at = on_ts, .ended = on_ts_end};
 	if (tsout_new(r->loop, r->hub, r->stream, &o, &cb, &r->out) < 0)
 		report(r, -ENOMEM, "out of memory");
 }
@@ -325,7 +329,17 @@ static int rist_push_start(const struct push_env *env, void **state, char *err, 
 	peer_host(url, r->info.host, sizeof(r->info.host));
 	struct rist_bridge_cb cb = {
 	    .arg = r, .started = push_started, .peer = on_peer, .failed = on_failed};
-	r->pacer = pacer_new(&(struct pacer_opts){.restamp_pcr = true});
+	struct pacer_opts po = {.restamp_pcr = true, .smooth_ms = SMOOTH_MS};
+	char v[16];
+	if (query_get(r->query, "smooth", v, sizeof(v)) > 0) {
+		po.smooth_ms = atoi(v);
+		if (po.smooth_ms < 1 || po.smooth_ms > 10000) {
+			snprintf(err, errlen, "smooth must be 1..10000 ms");
+			io_free(r);
+			return -EINVAL;
+		}
+	}
+	r->pacer = pacer_new(&po);
 	if (r->pacer)
 		r->br = rist_bridge_new(env->loop, true, url, profile, env->stream, &cb);
 	if (!r->br) {

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/streamname.h"
+#include "proto/tsudp/tsgate.h"
 
 /* ---- lifetime ---- */
 
@@ -29,6 +30,8 @@ static void publish_stop(struct wsrt_session *s)
 		ts_demux_free(s->demux);
 		s->demux = NULL;
 	}
+	tsgate_free(s->gate);
+	s->gate = NULL;
 	if (s->pub) {
 		LOGF(LOG_INFO, s->info.stream, "SRT publisher %s left", s->info.host);
 		hub_publish_end(s->pub);
@@ -88,17 +91,17 @@ static void kill_conn(struct conn_info *c)
 static int on_track(void *ctx, unsigned idx, const struct track *t)
 {
 	struct wsrt_session *s = ctx;
-	return s->pub ? hub_set_track(s->pub, idx, t) : 0;
+	return s->pub && s->gate ? tsgate_track(s->gate, idx, t) : 0;
 }
 
 static int on_frame(void *ctx, struct frame *f)
 {
 	struct wsrt_session *s = ctx;
-	if (!s->pub) {
+	if (!s->pub || !s->gate) {
 		frame_unref(f);
 		return 0;
 	}
-	int rc = hub_publish(s->pub, f);
+	int rc = tsgate_frame(s->gate, ts_demux_track_mask(s->demux), f);
 	return rc == -EPIPE ? 0 : rc;
 }
 
@@ -113,7 +116,12 @@ static int start_demux(struct wsrt_session *s)
 {
 	struct ts_demux_cb cb = {.ctx = s, .on_track = on_track, .on_frame = on_frame};
 	s->demux = ts_demux_new(&cb);
-	return s->demux ? 0 : -ENOMEM;
+	s->gate = s->demux ? tsgate_new(s->pub) : NULL;
+	if (s->gate)
+		return 0;
+	ts_demux_free(s->demux);
+	s->demux = NULL;
+	return -ENOMEM;
 }
 
 int wsrt_session_publish(struct wsrt_session *s, const struct hub_publish_req *req, char *why,

@@ -17,6 +17,8 @@
 #include "proto/srt/srtio.h"
 #include "proto/srt/wsrt.h"
 
+struct tsgate;
+
 #define WSRT_UNDECIDED_MS 3000       /* "both": listen this long, then send */
 #define WSRT_PLAY_WAIT_MS 10000      /* a viewer waits this long for the stream */
 #define WSRT_PUB_IDLE_MS  30000      /* a connected publisher that sends nothing */
@@ -62,7 +64,8 @@ struct wsrt_session {
 	/* publishing */
 	struct hub_stream *pub;
 	struct ts_demux *demux;
-	bool lazy_publish; /* publish at the first data, as spec says */
+	struct tsgate *gate; /* tracks announced together (tsudp/tsgate.h) */
+	bool lazy_publish;   /* publish at the first data, as spec says */
 	struct wsrt_pub_spec spec;
 	/* playing */
 	char play_name[128];

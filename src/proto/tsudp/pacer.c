@@ -33,6 +33,7 @@ struct pacer {
 	uint64_t total_in, total_out, credited; /* credited: bytes of retired spans */
 	struct span *sp;
 	size_t sp_head, sp_len, sp_cap;
+	bool growing;  /* the last credit() had a span in progress */
 	unsigned pend; /* datagrams handed out by the last pacer_due */
 	size_t pend_bytes[MAX_DUE];
 };
@@ -77,16 +78,19 @@ static int span_add(struct pacer *p, int64_t due_us, size_t bytes)
 	return 0;
 }
 
-int pacer_push(struct pacer *p, const uint8_t *ts, size_t len, int64_t dts_us, int64_t now_us)
+int pacer_push(struct pacer *p, const uint8_t *ts, size_t len, int64_t dts_us, int64_t arrival_us,
+	       int64_t now_us)
 {
 	if (!len)
 		return 0;
+	if (!arrival_us || arrival_us > now_us)
+		arrival_us = now_us;
 	int64_t due = p->wall0_us + (dts_us - p->dts0_us);
-	if (!p->anchored || due < now_us - BEHIND_MAX_US || due > now_us + AHEAD_MAX_US) {
+	if (!p->anchored || due < arrival_us - BEHIND_MAX_US || due > now_us + AHEAD_MAX_US) {
 		p->anchored = true;
-		p->wall0_us = now_us;
+		p->wall0_us = arrival_us;
 		p->dts0_us = dts_us;
-		due = now_us;
+		due = arrival_us;
 	}
 	if (p->rd >= COMPACT_BYTES && p->rd * 2 >= p->q.len) {
 		bytes_consume(&p->q, p->rd);
@@ -106,10 +110,12 @@ static uint64_t credit(struct pacer *p, int64_t now_us)
 	while (p->sp_head < p->sp_len && now_us >= p->sp[p->sp_head].due_us + p->smooth_us)
 		p->credited += p->sp[p->sp_head++].bytes;
 	uint64_t c = p->credited;
+	p->growing = false;
 	for (size_t i = p->sp_head; i < p->sp_len; i++) {
 		int64_t t = now_us - p->sp[i].due_us;
 		if (t <= 0)
 			continue;
+		p->growing |= t < p->smooth_us;
 		c += t >= p->smooth_us
 			 ? p->sp[i].bytes
 			 : (uint64_t)((double)p->sp[i].bytes * (double)t / (double)p->smooth_us);
@@ -141,9 +147,16 @@ unsigned pacer_due(struct pacer *p, int64_t now_us, uint8_t **dgrams, size_t *le
 	while (n < max && off < p->q.len) {
 		size_t take = p->q.len - off < p->dgram ? p->q.len - off : p->dgram;
 		if (take < p->dgram && allowed < p->total_in)
-			break; /* a partial datagram only at the very end */
-		if (sent + take > allowed)
-			break;
+			take = 0; /* a partial datagram only at the very end, */
+		if (sent + take > allowed || !take) {
+			/* ... or when the credit stopped growing (every frame due
+			 * is out of its smoothing, the next one is not due yet):
+			 * the credited tail of a frame does not wait for it */
+			size_t ready = (size_t)(allowed - sent) / TS_PACKET * TS_PACKET;
+			if (p->growing || !ready)
+				break;
+			take = ready < p->dgram ? ready : p->dgram;
+		}
 		dgrams[n] = p->q.data + off;
 		lens[n] = take;
 		if (p->restamp)

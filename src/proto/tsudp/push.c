@@ -226,11 +226,11 @@ static void tick(uv_timer_t *t)
 		end_ok(p);
 }
 
-static int on_data(void *arg, const uint8_t *ts, size_t len, int64_t dts_us)
+static int on_data(void *arg, const uint8_t *ts, size_t len, int64_t dts_us, int64_t arrival_us)
 {
 	struct tspush *p = arg;
 	int64_t now_us = (int64_t)(uv_hrtime() / 1000);
-	int rc = pacer_push(p->pacer, ts, len, dts_us, now_us);
+	int rc = pacer_push(p->pacer, ts, len, dts_us, arrival_us, now_us);
 	if (rc)
 		return rc;
 	if (!p->timer_on) {
@@ -265,7 +265,7 @@ static int start_output(struct tspush *p, char *err, size_t errlen)
 	snprintf(p->info.host, sizeof(p->info.host), "%.63s", p->addr.host);
 	conn_register(&p->info);
 	struct tsout_opts o = {.query = p->query, .wait_ms = STREAM_WAIT_MS, .log_name = p->proto};
-	struct tsout_cb cb = {.arg = p, .data = on_data, .ended = on_end};
+	struct tsout_cb cb = {.arg = p, .data_at = on_data, .ended = on_end};
 	rc = tsout_new(p->loop, p->hub, p->stream, &o, &cb, &p->out);
 	if (rc) {
 		snprintf(err, errlen, "out of memory");

@@ -12,10 +12,12 @@
 #include "core/log.h"
 #include "format/ts.h"
 #include "hub/hub.h"
+#include "proto/tsudp/tsgate.h"
 
 struct tsin {
 	struct hub_stream *s;
 	struct ts_demux *dmx;
+	struct tsgate *gate; /* tracks announced together (kept across demuxers) */
 	void (*on_kick)(void *arg);
 	void *arg;
 	bool registered;
@@ -28,7 +30,7 @@ static int on_track(void *ctx, unsigned idx, const struct track *t)
 	struct tsin *in = ctx;
 	if (in->gone)
 		return -EPIPE;
-	return hub_set_track(in->s, idx, t);
+	return tsgate_track(in->gate, idx, t);
 }
 
 static int on_frame(void *ctx, struct frame *f)
@@ -38,7 +40,7 @@ static int on_frame(void *ctx, struct frame *f)
 		frame_unref(f);
 		return -EPIPE;
 	}
-	int rc = hub_publish(in->s, f);
+	int rc = tsgate_frame(in->gate, ts_demux_track_mask(in->dmx), f);
 	return rc == -EINVAL ? 0 : rc; /* a frame of an unknown track is dropped */
 }
 
@@ -82,6 +84,13 @@ int tsin_new(struct hub *hub, const char *name, const char *connector, void (*on
 		ts_demux_free(in->dmx);
 		free(in);
 		return rc;
+	}
+	if (!(in->gate = tsgate_new(in->s))) {
+		hub_publish_end(in->s);
+		ts_demux_free(in->dmx);
+		free(in);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
 	}
 	snprintf(in->info.stream, sizeof(in->info.stream), "%s", hub_stream_name(in->s));
 	*out = in;
@@ -128,6 +137,7 @@ void tsin_free(struct tsin *in)
 	if (!in->gone)
 		ts_demux_flush(in->dmx);
 	ts_demux_free(in->dmx);
+	tsgate_free(in->gate);
 	if (in->registered)
 		conn_unregister(&in->info);
 	hub_publish_end(in->s);

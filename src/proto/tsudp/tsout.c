@@ -93,6 +93,8 @@ static int put_frame(struct tsout *o, const struct frame *f)
 		rc = ts_mux_frame(o->mux, f, &o->buf);
 	if (rc || !o->buf.len)
 		return rc;
+	if (o->cb.data_at)
+		return o->cb.data_at(o->cb.arg, o->buf.data, o->buf.len, f->dts_us, f->wall_us);
 	return o->cb.data(o->cb.arg, o->buf.data, o->buf.len, f->dts_us);
 }
 

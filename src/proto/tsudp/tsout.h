@@ -21,6 +21,11 @@ struct tsout_cb {
 	 * (tsout_resume continues), or a negative errno to stop (ended is
 	 * then called with it). */
 	int (*data)(void *arg, const uint8_t *ts, size_t len, int64_t dts_us);
+	/* Instead of data when set: the same, with the frame's arrival time
+	 * at the server (hub wall_us, uv_hrtime clock in us), for pacing
+	 * outputs that must not add the age of the reader's start backlog. */
+	int (*data_at)(void *arg, const uint8_t *ts, size_t len, int64_t dts_us,
+		       int64_t arrival_us);
 	/* The output is over: err 0 when the stream ended, -ENOENT when it
 	 * did not come live in time, -ENOBUFS when the reader fell too far
 	 * behind, or data's error. Called once; free the tsout afterwards

@@ -99,34 +99,33 @@ fail:
 }
 
 int netout_write_now(struct netout *o, uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
-		     unsigned nrefs, void *owned)
+		     unsigned nrefs, void *owned, void *owned2)
 {
 	if (!o->stream || !nbufs || o->queued)
-		return netout_write(o, bufs, nbufs, refs, nrefs, owned);
+		return netout_write2(o, bufs, nbufs, refs, nrefs, owned, owned2);
 	size_t total = 0;
 	for (unsigned i = 0; i < nbufs; i++)
 		total += bufs[i].len;
 	int n = uv_try_write(o->stream, bufs, nbufs);
-	if (n < 0 && n != UV_EAGAIN) {
+	size_t done = n > 0 ? (size_t)n : 0;
+	if ((n < 0 && n != UV_EAGAIN) || done == total) {
 		release(refs, nrefs);
 		free(owned);
-		return -EPIPE;
+		free(owned2);
+		o->total += done;
+		if (done)
+			o->last_progress_ms = uv_now(o->stream->loop);
+		return done == total ? 0 : -EPIPE;
 	}
-	size_t done = n > 0 ? (size_t)n : 0;
 	o->total += done;
 	if (done)
 		o->last_progress_ms = uv_now(o->stream->loop);
-	if (done == total) {
-		release(refs, nrefs);
-		free(owned);
-		return 0;
-	}
 	unsigned i = 0;
 	while (done >= bufs[i].len)
 		done -= bufs[i++].len;
 	bufs[i].base += done;
 	bufs[i].len -= done;
-	return netout_write(o, bufs + i, nbufs - i, refs, nrefs, owned);
+	return netout_write2(o, bufs + i, nbufs - i, refs, nrefs, owned, owned2);
 }
 
 int netout_write_copy(struct netout *o, const void *data, size_t len)

@@ -41,9 +41,10 @@ int netout_write2(struct netout *o, const uv_buf_t *bufs, unsigned nbufs, struct
  * written at once (uv_try_write): what the kernel takes costs no request,
  * no callback and no poll change, and when it takes everything no done
  * call follows (the caller knows). Only the rest is queued. bufs may be
- * modified. 0 or negative errno (refs and owned released either way). */
+ * modified. owned2 may be NULL. 0 or negative errno (refs and owned
+ * released either way). */
 int netout_write_now(struct netout *o, uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
-		     unsigned nrefs, void *owned);
+		     unsigned nrefs, void *owned, void *owned2);
 /* Copies data and queues it. */
 int netout_write_copy(struct netout *o, const void *data, size_t len);
 /* The owner is closing its stream: no more writes, no more done calls.

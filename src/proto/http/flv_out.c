@@ -53,7 +53,7 @@ struct batch {
 
 static int flush(struct flv_viewer *v, struct batch *b)
 {
-	int rc = http_stream_write(v->c, b->iov, b->niov, b->refs, b->nrefs, b->arena);
+	int rc = http_stream_write_now(v->c, b->iov, b->niov, b->refs, b->nrefs, b->arena);
 	b->arena = NULL;
 	b->used = b->cap = b->bytes = b->niov = b->nrefs = 0;
 	return rc;
@@ -195,19 +195,29 @@ static void pump(struct flv_viewer *v)
 	struct batch b; /* not zeroed (8 KB): flush() resets the counters */
 	b.arena = NULL;
 	b.used = b.cap = b.bytes = b.niov = b.nrefs = 0;
-	int rc = 0;
+	int rc = 0, frc = 0;
+	bool full; /* stopped by the budget with frames left */
 	v->busy = true;
-	while (http_stream_queued(v->c) + b.bytes < FLV_BUDGET) {
-		struct frame *f;
-		rc = hub_reader_next(v->r, &f);
-		if (rc <= 0)
-			break;
-		rc = put(v, &b, f);
-		frame_unref(f);
-		if (rc < 0)
-			break;
-	}
-	int frc = flush(v, &b);
+	/* A batch written at once gets no drain callback and the reader has
+	 * no wake pending while frames are left: go on while there is room. */
+	do {
+		full = false;
+		while (!v->gone) {
+			if (http_stream_queued(v->c) + b.bytes >= FLV_BUDGET) {
+				full = true;
+				break;
+			}
+			struct frame *f;
+			rc = hub_reader_next(v->r, &f);
+			if (rc <= 0)
+				break;
+			rc = put(v, &b, f);
+			frame_unref(f);
+			if (rc < 0)
+				break;
+		}
+		frc = flush(v, &b);
+	} while (full && frc == 0 && !v->gone && http_stream_queued(v->c) < FLV_BUDGET / 2);
 	v->busy = false;
 	if (v->gone) { /* a failed write closed the connection meanwhile */
 		free_viewer(v);

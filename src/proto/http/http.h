@@ -67,6 +67,12 @@ int http_stream_begin(struct http_conn *c, int status, const char *content_type,
  * bufs point into; the call takes both over, also on error. 0 or -errno. */
 int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
 		      struct frame **refs, unsigned nrefs, void *owned);
+/* Like http_stream_write, but the bytes are written at once when nothing
+ * is queued (netout_write_now): when the kernel takes them all, no drain
+ * callback follows, so a caller that stopped at its budget goes on by
+ * itself. bufs may be modified. */
+int http_stream_write_now(struct http_conn *c, uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
+			  unsigned nrefs, void *owned);
 /* Like http_stream_write for the bytes wb->data[off, off + len) of a
  * shared buffer, sent by reference (the call takes over the reference to
  * wb, also on error). 0 or -errno. */

@@ -36,9 +36,10 @@ static void release(struct frame **refs, unsigned nrefs)
 		frame_unref(refs[i]);
 }
 
-/* Queues bufs for writing; takes over refs and owned (freed on error too). */
-static int submit2(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
-		   unsigned nrefs, void *owned, void *owned2)
+/* Queues bufs for writing (now: netout_write_now, bufs may be modified);
+ * takes over refs and owned (freed on error too). */
+static int submit_any(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
+		      struct frame **refs, unsigned nrefs, void *owned, void *owned2, bool now)
 {
 	if (c->state == HC_CLOSING) {
 		release(refs, nrefs);
@@ -46,13 +47,21 @@ static int submit2(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, st
 		free(owned2);
 		return -EPIPE;
 	}
-	int rc = netout_write2(&c->out, bufs, nbufs, refs, nrefs, owned, owned2);
+	int rc =
+	    now ? netout_write_now(&c->out, (uv_buf_t *)bufs, nbufs, refs, nrefs, owned, owned2)
+		: netout_write2(&c->out, bufs, nbufs, refs, nrefs, owned, owned2);
 	if (rc) {
 		http_conn_close(c, "write failed");
 		return rc;
 	}
 	c->info.down_bytes = c->out.total;
 	return 0;
+}
+
+static int submit2(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
+		   unsigned nrefs, void *owned, void *owned2)
+{
+	return submit_any(c, bufs, nbufs, refs, nrefs, owned, owned2, false);
 }
 
 static int submit(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
@@ -193,8 +202,8 @@ int http_stream_begin(struct http_conn *c, int status, const char *content_type,
 	return 0;
 }
 
-int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
-		      struct frame **refs, unsigned nrefs, void *owned)
+static int stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
+			struct frame **refs, unsigned nrefs, void *owned, bool now)
 {
 	size_t total = 0;
 	for (unsigned i = 0; i < nbufs; i++)
@@ -205,7 +214,7 @@ int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
 		return c->state == HC_STREAMING ? 0 : -EPIPE;
 	}
 	if (!c->chunked_out)
-		return submit2(c, bufs, nbufs, refs, nrefs, owned, NULL);
+		return submit_any(c, bufs, nbufs, refs, nrefs, owned, NULL, now);
 	/* Chunked: one size line before and CRLF after the gathered data. */
 	uv_buf_t *v = malloc((nbufs + 2) * sizeof(*v));
 	char *line = malloc(24);
@@ -221,9 +230,21 @@ int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
 	v[0] = uv_buf_init(line, (unsigned)n);
 	memcpy(v + 1, bufs, nbufs * sizeof(*v));
 	v[nbufs + 1] = uv_buf_init(line + n, 2);
-	int rc = submit2(c, v, nbufs + 2, refs, nrefs, line, owned);
+	int rc = submit_any(c, v, nbufs + 2, refs, nrefs, line, owned, now);
 	free(v);
 	return rc;
+}
+
+int http_stream_write(struct http_conn *c, const uv_buf_t *bufs, unsigned nbufs,
+		      struct frame **refs, unsigned nrefs, void *owned)
+{
+	return stream_write(c, bufs, nbufs, refs, nrefs, owned, false);
+}
+
+int http_stream_write_now(struct http_conn *c, uv_buf_t *bufs, unsigned nbufs, struct frame **refs,
+			  unsigned nrefs, void *owned)
+{
+	return stream_write(c, bufs, nbufs, refs, nrefs, owned, true);
 }
 
 int http_stream_write_wbuf(struct http_conn *c, struct wbuf *wb, size_t off, size_t len)

@@ -33,7 +33,7 @@ static int batch_flush(struct rtmp_conn *c, struct batch *b)
 {
 	int rc = 0;
 	if (b->niov)
-		rc = netout_write_now(&c->out, b->iov, b->niov, b->refs, b->nrefs, b->arena);
+		rc = netout_write_now(&c->out, b->iov, b->niov, b->refs, b->nrefs, b->arena, NULL);
 	else {
 		for (unsigned i = 0; i < b->nrefs; i++)
 			frame_unref(b->refs[i]);

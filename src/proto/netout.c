@@ -108,18 +108,15 @@ int netout_write_now(struct netout *o, uv_buf_t *bufs, unsigned nbufs, struct fr
 		total += bufs[i].len;
 	int n = uv_try_write(o->stream, bufs, nbufs);
 	size_t done = n > 0 ? (size_t)n : 0;
+	o->total += done;
+	if (done)
+		o->last_progress_ms = uv_now(o->stream->loop);
 	if ((n < 0 && n != UV_EAGAIN) || done == total) {
 		release(refs, nrefs);
 		free(owned);
 		free(owned2);
-		o->total += done;
-		if (done)
-			o->last_progress_ms = uv_now(o->stream->loop);
 		return done == total ? 0 : -EPIPE;
 	}
-	o->total += done;
-	if (done)
-		o->last_progress_ms = uv_now(o->stream->loop);
 	unsigned i = 0;
 	while (done >= bufs[i].len)
 		done -= bufs[i++].len;

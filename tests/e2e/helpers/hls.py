@@ -412,17 +412,23 @@ class Live:
             problems.append("publisher died (rc %s): %s" % (self.pub.proc.returncode,
                                                              self.pub.log()[-1500:]))
         self.pub.stop(signal.SIGTERM)
-        s = self.server
-        if s.proc.poll() is not None and not s.stopped:
-            problems.append("weir exited during the tests with rc %s" % s.proc.poll())
-        else:
-            rc, secs = s.stop()
-            if rc is None:
-                problems.append("weir did not exit within %.0fs of SIGTERM" % secs)
-            elif rc != 0:
-                problems.append("weir exited with rc %s after SIGTERM" % rc)
-        bad = s.bad_log_lines()
-        if bad:
-            problems.append("server log has %d bad line(s):\n  %s"
-                            % (len(bad), "\n  ".join(bad[:40])))
-        return problems
+        return problems + stop_server(self.server)
+
+
+def stop_server(s):
+    """Stops weir with SIGTERM; returns problems: it exited early, did not
+    exit cleanly, or its log has bad lines."""
+    problems = []
+    if s.proc.poll() is not None and not s.stopped:
+        problems.append("weir exited during the tests with rc %s" % s.proc.poll())
+    else:
+        rc, secs = s.stop()
+        if rc is None:
+            problems.append("weir did not exit within %.0fs of SIGTERM" % secs)
+        elif rc != 0:
+            problems.append("weir exited with rc %s after SIGTERM" % rc)
+    bad = s.bad_log_lines()
+    if bad:
+        problems.append("server log has %d bad line(s):\n  %s"
+                        % (len(bad), "\n  ".join(bad[:40])))
+    return problems

@@ -100,20 +100,7 @@ class LiveRun:
                 problems.append("publisher %s died (rc %s): %s"
                                 % (name, p.proc.returncode, p.log()[-1500:]))
             p.stop()
-        s = self.server
-        if s.proc.poll() is not None and not s.stopped:
-            problems.append("weir exited during the tests with rc %s" % s.proc.poll())
-        else:
-            rc, secs = s.stop()
-            if rc is None:
-                problems.append("weir did not exit within %.0fs of SIGTERM" % secs)
-            elif rc != 0:
-                problems.append("weir exited with rc %s after SIGTERM" % rc)
-        bad = s.bad_log_lines()
-        if bad:
-            problems.append("server log has %d bad line(s):\n  %s"
-                            % (len(bad), "\n  ".join(bad[:40])))
-        return problems
+        return problems + hls.stop_server(self.server)
 
 
 def udp_port():
